@@ -1,0 +1,42 @@
+//! corral-runtime: an OCI runtime (runtime-spec 1.2) as a library.
+//!
+//! The same code serves the runc-compatible command line, PID 1's service
+//! supervisor and the benches: parse and validate a bundle, prepare every
+//! step in the parent, clone the container's first process into its
+//! namespaces and cgroup, and drive it through the lifecycle (create,
+//! start, kill, delete, exec). The library prints nothing, owns no global
+//! state and never panics on bad input.
+
+pub mod capabilities;
+pub mod cgroups;
+pub mod child;
+pub mod clone;
+pub mod container;
+pub mod default_spec;
+pub mod devices;
+pub mod error;
+pub mod features;
+pub mod hooks;
+pub mod id;
+pub mod mounts;
+pub mod namespaces;
+pub mod pidfd;
+pub mod process;
+pub mod procfd;
+pub mod rlimits;
+pub mod rootfs;
+pub mod seccomp;
+pub mod selinux;
+pub mod spec;
+pub mod state;
+pub mod sync;
+pub mod syscall;
+pub mod terminal;
+pub mod user;
+
+pub use container::kill::parse_signal;
+pub use container::{create, list, Container, CreateOptions, Created, ExecOptions, Spawned};
+pub use error::{Error, Result};
+pub use pidfd::ExitStatus;
+pub use spec::{load_bundle, Bundle};
+pub use state::{Status, DEFAULT_ROOT};

@@ -1,0 +1,234 @@
+//! Seccomp: compiles `linux.seccomp` into classic BPF before clone().
+//!
+//! [`SeccompPlan::prepare`] does everything in the parent: it checks the
+//! section, resolves syscall names for the native architecture and compiles
+//! the profile with seccompiler. The child only passes each program of the
+//! plan, in order, to `seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`.
+//!
+//! # Semantics (runtime-spec config-linux.md#seccomp, as runc/libseccomp)
+//!
+//! - `defaultAction` applies to calls no entry matches; `defaultErrnoRet`
+//!   and an entry's `errnoRet` default to EPERM for ERRNO and TRACE.
+//! - An entry matches a call of one of its `names` when all its `args`
+//!   conditions hold (AND); entries are ORed. runc instead ORs the
+//!   conditions of an entry that compares the same argument twice (an old
+//!   libseccomp limitation); corral always ANDs, which is what the entry says.
+//! - When entries of different actions match one call, the action of highest
+//!   kernel precedence wins (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO >
+//!   TRACE > LOG > ALLOW); between ERRNO (or TRACE) values, the value whose
+//!   first entry comes first wins. See `stack` for how this is compiled.
+//! - Arguments are compared on 64 bits; MASKED_EQ takes the mask in `value`
+//!   and the datum in `valueTwo` (0 when absent, like runc).
+//! - A name unknown to the native table is skipped with a warning, so a
+//!   profile written for a newer kernel still loads.
+//! - SCMP_ACT_NOTIFY and SECCOMP_FILTER_FLAG_TSYNC are refused.
+//! - The plan has one program per distinct non-ALLOW action plus one for
+//!   the default action (Docker-shaped profiles: 2), ordered so that
+//!   installing each one is not refused by those before it.
+//!
+//! # Architectures
+//!
+//! Only the native architecture is filtered; `architectures` is accepted
+//! and otherwise ignored. Every program begins with seccompiler's check of
+//! `seccomp_data.arch`, which kills the process (SECCOMP_RET_KILL_PROCESS)
+//! on any other value: on x86_64 an i386 syscall (`int 0x80`, or a 32-bit
+//! binary) and on aarch64 an arm32 one never reaches the rules, so it
+//! cannot bypass them, but 32-bit programs cannot run under a profile.
+//! x32 syscalls carry the x86_64 arch value, so the first program also kills
+//! any syscall number with `__X32_SYSCALL_BIT` set, as libseccomp does.
+//! A profile with nothing to refuse still gets a program with both checks.
+
+mod action;
+mod arch;
+mod bpf;
+mod profile;
+mod rules;
+mod stack;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod vm;
+
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag};
+use seccompiler::TargetArch;
+
+use crate::error::{Error, Result};
+use action::Action;
+
+pub use profile::default_profile;
+
+/// The actions corral can enforce, for the runtime-spec features document.
+pub const SUPPORTED_ACTIONS: &[&str] = &[
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
+];
+
+/// The argument comparison operators corral can enforce.
+pub const SUPPORTED_OPERATORS: &[&str] = &[
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
+
+/// The architectures whose syscalls a profile is enforced for: the native
+/// one. Others listed in `architectures` are accepted, but their syscalls
+/// kill the process (see the module documentation).
+pub const SUPPORTED_ARCHES: &[&str] = arch::SCMP_ARCHES;
+
+/// The filter flags corral accepts. SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+/// only concerns SCMP_ACT_NOTIFY, which corral refuses, so it is accepted
+/// and has no effect (the kernel rejects it without a notify listener).
+pub const SUPPORTED_FLAGS: &[&str] = &[
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+];
+
+/// Compiled filters, ready to install in the child with seccomp(SECCOMP_SET_MODE_FILTER).
+#[derive(Debug, Clone)]
+pub struct SeccompPlan {
+    /// One or more classic BPF programs, installed in this order.
+    pub programs: Vec<Vec<libc::sock_filter>>,
+    /// SECCOMP_FILTER_FLAG_* bits from linux.seccomp.flags.
+    pub flags: libc::c_ulong,
+}
+
+impl SeccompPlan {
+    /// Translates linux.seccomp (from config file `file`, for error messages) for the native arch.
+    pub fn prepare(seccomp: &LinuxSeccomp, file: &Path) -> Result<SeccompPlan> {
+        let Some(target) = arch::target() else {
+            return Err(Error::Seccomp(format!(
+                "filters are not supported on {}",
+                arch::NAME
+            )));
+        };
+        let flags = filter_flags(seccomp, file)?;
+        let default = Action::from_oci(
+            seccomp.default_action(),
+            seccomp.default_errno_ret(),
+            file,
+            "/linux/seccomp/defaultAction",
+            "/linux/seccomp/defaultErrnoRet",
+        )?;
+        let parsed = rules::parse(seccomp, file)?;
+        if !parsed.unknown.is_empty() {
+            tracing::warn!(
+                arch = arch::NAME,
+                names = ?parsed.unknown,
+                "seccomp: skipping syscalls unknown on this architecture"
+            );
+        }
+
+        let mut filters = stack::plan(default, &parsed.rules);
+        stack::order_for_install(&mut filters, arch::syscall_number("seccomp"), flags).map_err(
+            |n| {
+                Error::spec(
+                    file,
+                    "/linux/seccomp/syscalls",
+                    format!(
+                        "seccomp(2) may be refused by {n} of the filters this profile compiles to, \
+                         so they cannot all be installed: allow it, or refuse it with one action"
+                    ),
+                )
+            },
+        )?;
+
+        let programs = compile(&filters, target, file)?;
+        tracing::debug!(
+            arch = arch::NAME,
+            default = %default,
+            programs = programs.len(),
+            instructions = programs.iter().map(Vec::len).sum::<usize>(),
+            "seccomp: profile compiled"
+        );
+        Ok(SeccompPlan { programs, flags })
+    }
+}
+
+/// Compiles the filters in installation order, the first one guarded
+/// against x32 syscalls; one guard program when there is no filter.
+fn compile(
+    filters: &[stack::Filter],
+    target: TargetArch,
+    file: &Path,
+) -> Result<Vec<Vec<libc::sock_filter>>> {
+    let mut programs = Vec::with_capacity(filters.len().max(1));
+    for filter in filters {
+        let bpf = filter.compile(target).map_err(|e| {
+            Error::spec(
+                file,
+                "/linux/seccomp/syscalls",
+                format!("cannot compile the filter: {e}"),
+            )
+        })?;
+        programs.push(bpf::to_libc(&bpf));
+    }
+    match programs.first_mut() {
+        Some(first) => {
+            let mut guarded = bpf::x32_guard();
+            guarded.append(first);
+            *first = guarded;
+        }
+        None => programs.push(bpf::allow_native()),
+    }
+    check_sizes(&programs, file)?;
+    Ok(programs)
+}
+
+/// The SECCOMP_FILTER_FLAG_* bits of `linux.seccomp.flags`.
+fn filter_flags(seccomp: &LinuxSeccomp, file: &Path) -> Result<libc::c_ulong> {
+    let mut bits = 0;
+    for (i, flag) in seccomp.flags().iter().flatten().enumerate() {
+        bits |= match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
+            }
+            // Only meaningful with a notify listener, and the kernel refuses
+            // it (EINVAL) without SECCOMP_FILTER_FLAG_NEW_LISTENER.
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => 0,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => {
+                return Err(Error::spec(
+                    file,
+                    format!("/linux/seccomp/flags/{i}"),
+                    "SECCOMP_FILTER_FLAG_TSYNC is not supported: the container's process \
+                     is single-threaded when its filter is installed",
+                ))
+            }
+        };
+    }
+    Ok(bits)
+}
+
+/// Refuses programs the kernel would refuse for their size.
+fn check_sizes(programs: &[Vec<libc::sock_filter>], file: &Path) -> Result<()> {
+    let longest = programs.iter().map(Vec::len).max().unwrap_or(0);
+    let total: usize = programs.iter().map(|p| p.len() + 4).sum();
+    if longest > bpf::MAX_PROGRAM_LEN || total > bpf::MAX_TOTAL_LEN {
+        return Err(Error::spec(
+            file,
+            "/linux/seccomp/syscalls",
+            format!(
+                "the profile compiles to {} programs of up to {longest} instructions, \
+                 more than the kernel accepts ({} per program, {} in all)",
+                programs.len(),
+                bpf::MAX_PROGRAM_LEN,
+                bpf::MAX_TOTAL_LEN
+            ),
+        ));
+    }
+    Ok(())
+}
