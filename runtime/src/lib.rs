@@ -35,7 +35,9 @@ pub mod terminal;
 pub mod user;
 
 pub use container::kill::parse_signal;
-pub use container::{create, list, Container, CreateOptions, Created, ExecOptions, Spawned};
+pub use container::{
+    create, create_without_cgroup, list, Container, CreateOptions, Created, ExecOptions, Spawned,
+};
 pub use error::{Error, Result};
 pub use pidfd::ExitStatus;
 pub use spec::{load_bundle, Bundle};

@@ -162,6 +162,7 @@ mod tests {
 
     #[test]
     fn waits_for_a_child_by_pidfd() {
+        #[allow(clippy::zombie_processes)] // reaped below through the pidfd
         let child = std::process::Command::new("sh")
             .args(["-c", "exit 3"])
             .spawn()

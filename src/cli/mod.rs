@@ -3,16 +3,19 @@
 mod console;
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
 mod logging;
+mod pause;
 mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 mod wait;
 
 use std::path::PathBuf;
@@ -70,6 +73,14 @@ enum Command {
     Features,
     /// Write a default config.json.
     Spec(spec::Args),
+    /// Change resource limits of a running container.
+    Update(update::Args),
+    /// Freeze every process of a container.
+    Pause(pause::Args),
+    /// Thaw a paused container.
+    Resume(pause::Args),
+    /// Print resource usage and OOM events.
+    Events(events::Args),
 }
 
 /// Parses the command line and runs it; errors become one line on stderr
@@ -104,6 +115,10 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Ps(a) => ps::run(root, a),
         Command::Features => features::run(),
         Command::Spec(a) => spec::run(a),
+        Command::Update(a) => update::run(root, a),
+        Command::Pause(a) => pause::pause(root, a),
+        Command::Resume(a) => pause::resume(root, a),
+        Command::Events(a) => events::run(root, a),
     }
 }
 

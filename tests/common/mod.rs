@@ -65,10 +65,29 @@ impl Drop for TempDir {
 pub fn busybox_rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
+        remove_stale_rootfs();
         let dir = std::env::temp_dir().join(format!("corral-rootfs-{}", std::process::id()));
         make_busybox_rootfs(&dir);
         dir
     })
+}
+
+/// Removes shared rootfs dirs of test processes that are gone.
+fn remove_stale_rootfs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name
+            .strip_prefix("corral-rootfs-")
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 /// Makes a busybox-static rootfs at `dir`.
@@ -92,12 +111,26 @@ pub fn make_busybox_rootfs(dir: &Path) {
     ] {
         fs::create_dir_all(dir.join(d)).unwrap();
     }
+    build_probe(&bin.join("probe"));
     fs::write(
         dir.join("etc/passwd"),
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     )
     .unwrap();
     fs::write(dir.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
+}
+
+/// Compiles tests/fixtures/probe.c statically to `out`: it calls system
+/// calls by name and prints their raw result (see the file).
+pub fn build_probe(out: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/probe.c");
+    let status = Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(out)
+        .arg(&src)
+        .status()
+        .expect("cc is needed to build the syscall probe");
+    assert!(status.success(), "building {} failed", src.display());
 }
 
 /// A bundle directory with a config.json made by `corral spec`.

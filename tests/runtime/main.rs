@@ -11,4 +11,6 @@ mod exec;
 mod hooks;
 mod isolation;
 mod lifecycle;
+mod limits;
 mod races;
+mod seccomp;

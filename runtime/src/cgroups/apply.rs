@@ -81,7 +81,7 @@ pub(crate) fn check(cg: &Cgroup, res: &LinuxResources, file: &Path) -> Result<()
         rdma::lines(r, file)?;
     }
     if let Some(d) = res.devices() {
-        devices::rules(&devices::merged_device_rules(d), file)?;
+        devices::effective_rules(d, file)?;
     }
     for (ctrl, ptr) in requirements(res) {
         if cg.controller(ctrl).is_none() {
@@ -155,7 +155,7 @@ fn apply_devices(
     list: &[oci_spec::runtime::LinuxDeviceCgroup],
     file: &Path,
 ) -> Result<()> {
-    let rules = devices::rules(&devices::merged_device_rules(list), file)?;
+    let rules = devices::effective_rules(list, file)?;
     if let Some(h) = cg.controller("devices") {
         return devices::apply_v1(h.dir, &rules);
     }

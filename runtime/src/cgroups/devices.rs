@@ -137,19 +137,36 @@ pub fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
     v
 }
 
+fn is_all(d: &LinuxDeviceCgroup) -> bool {
+    matches!(d.typ(), None | Some(LinuxDeviceType::A)) && d.major().is_none() && d.minor().is_none()
+}
+
 /// The rules a container with linux.resources.devices `config` gets: deny
-/// everything, `config` in order, then the default allow list unless
-/// `config` starts by allowing every device.
+/// everything, the default allow list, then `config` in order — so a
+/// config rule can deny a default device. A leading deny-all in `config`
+/// (runc's and Docker's usual first rule) means "start from the defaults"
+/// and is not repeated; a leading allow-all (privileged) allows everything.
 pub fn merged_device_rules(config: &[LinuxDeviceCgroup]) -> Vec<LinuxDeviceCgroup> {
-    let allow_all_first = config
-        .first()
-        .is_some_and(|d| d.allow() && matches!(d.typ(), None | Some(LinuxDeviceType::A)));
     let mut v = vec![deny_all()];
-    v.extend(config.iter().cloned());
-    if !allow_all_first {
-        v.extend(default_allows());
+    match config.first() {
+        Some(d) if is_all(d) && d.allow() => v.extend(config.iter().cloned()),
+        Some(d) if is_all(d) => {
+            v.extend(default_allows());
+            v.extend(config[1..].iter().cloned());
+        }
+        _ => {
+            v.extend(default_allows());
+            v.extend(config.iter().cloned());
+        }
     }
     v
+}
+
+/// Checks `config` (errors point into linux.resources.devices) and returns
+/// the effective rules of [`merged_device_rules`].
+pub(crate) fn effective_rules(config: &[LinuxDeviceCgroup], file: &Path) -> Result<Vec<Rule>> {
+    rules(config, file)?;
+    rules(&merged_device_rules(config), file)
 }
 
 fn number(v: Option<i64>, ptr: &str, file: &Path) -> Result<Option<u32>> {
@@ -161,15 +178,14 @@ fn number(v: Option<i64>, ptr: &str, file: &Path) -> Result<Option<u32>> {
     }
 }
 
-/// Converts a list made by [`merged_device_rules`] (whose first rule is the
-/// implicit deny-all, so rule `i` is linux.resources.devices/`i - 1` in
-/// error pointers). A missing access means "rwm".
+/// Converts rules; rule `i` is reported as linux.resources.devices/`i`
+/// (call it on the config list for meaningful pointers, as
+/// [`effective_rules`] does). A missing access means "rwm".
 pub(crate) fn rules(list: &[LinuxDeviceCgroup], file: &Path) -> Result<Vec<Rule>> {
     list.iter()
         .enumerate()
         .map(|(i, d)| {
-            // Index 0 is the implicit deny-all; config rules follow it.
-            let ptr = format!("/linux/resources/devices/{}", i.saturating_sub(1));
+            let ptr = format!("/linux/resources/devices/{i}");
             let kind = match d.typ() {
                 None | Some(LinuxDeviceType::A) => Kind::All,
                 Some(LinuxDeviceType::C) => Kind::Char,
@@ -292,16 +308,23 @@ mod tests {
     }
 
     #[test]
-    fn merged_order_is_deny_config_defaults() {
+    fn merged_order_is_deny_defaults_config() {
         let cfg = vec![
             oci_rule(false, LinuxDeviceType::A, None, None, "rwm"),
             oci_rule(true, LinuxDeviceType::C, Some(10), Some(200), "rwm"),
+            oci_rule(false, LinuxDeviceType::C, Some(1), Some(3), "rwm"),
         ];
         let m = merged_device_rules(&cfg);
-        assert_eq!(m.len(), 1 + 2 + 11);
-        assert_eq!(m[2], cfg[1]);
-        assert_eq!(&m[3..], &default_allows()[..]);
-        // A config that starts by allowing everything gets no defaults after it.
+        // The config's leading deny-all is folded into the base.
+        assert_eq!(m.len(), 1 + 11 + 2);
+        assert_eq!(&m[1..12], &default_allows()[..]);
+        assert_eq!(&m[12..], &cfg[1..]);
+        // A later deny of a default device wins: /dev/null is refused.
+        let r = effective_rules(&cfg, Path::new(F)).unwrap();
+        let e = Emulator::from_rules(&r);
+        assert!(!e.allows(Kind::Char, 1, 3, ACC_ALL));
+        assert!(e.allows(Kind::Char, 1, 5, ACC_ALL));
+        // A config that starts by allowing everything gets no defaults.
         let privileged = vec![oci_rule(true, LinuxDeviceType::A, None, None, "rwm")];
         assert_eq!(merged_device_rules(&privileged).len(), 2);
     }
@@ -312,22 +335,16 @@ mod tests {
             oci_rule(true, LinuxDeviceType::C, Some(1), Some(3), "rwm"),
             oci_rule(true, LinuxDeviceType::U, Some(1), Some(3), "rwm"),
         ];
-        let e = rules(&merged_device_rules(&cfg), Path::new(F))
-            .unwrap_err()
-            .to_string();
+        let e = effective_rules(&cfg, Path::new(F)).unwrap_err().to_string();
         assert_eq!(
             e,
             "/b/config.json: /linux/resources/devices/1/type: \"u\" is not a, b or c"
         );
         let cfg = vec![oci_rule(true, LinuxDeviceType::C, Some(-7), Some(3), "rwm")];
-        let e = rules(&merged_device_rules(&cfg), Path::new(F))
-            .unwrap_err()
-            .to_string();
+        let e = effective_rules(&cfg, Path::new(F)).unwrap_err().to_string();
         assert!(e.contains("/linux/resources/devices/0/major"), "{e}");
         let cfg = vec![oci_rule(true, LinuxDeviceType::C, Some(1), Some(3), "rx")];
-        let e = rules(&merged_device_rules(&cfg), Path::new(F))
-            .unwrap_err()
-            .to_string();
+        let e = effective_rules(&cfg, Path::new(F)).unwrap_err().to_string();
         assert!(e.contains("/linux/resources/devices/0/access"), "{e}");
     }
 

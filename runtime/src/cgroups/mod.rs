@@ -25,6 +25,7 @@ mod hugetlb;
 mod memory;
 mod mountinfo;
 mod network;
+mod normalize;
 mod path;
 mod pids;
 mod rdma;
@@ -247,6 +248,8 @@ impl Cgroup {
     /// Values are checked before anything is made; on any later error what
     /// was made is removed again.
     pub fn create(&self, resources: Option<&LinuxResources>, file: &Path) -> Result<()> {
+        let normalized = resources.map(normalize::normalize);
+        let resources = normalized.as_ref();
         if let Some(res) = resources {
             apply::check(self, res, file)?;
         }
@@ -335,6 +338,8 @@ impl Cgroup {
         if let Some(h) = self.hierarchies.iter().find(|h| !h.dir.is_dir()) {
             return Err(fs::err(&h.dir, "the cgroup does not exist"));
         }
+        let normalized = normalize::normalize(resources);
+        let resources = &normalized;
         apply::check(self, resources, file)?;
         let v2_needed = apply::v2_controllers(self, Some(resources));
         if !v2_needed.is_empty() {

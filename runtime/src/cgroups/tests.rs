@@ -354,7 +354,7 @@ fn a_missing_controller_is_a_spec_error_and_makes_nothing() {
     );
     // A bad value is refused before any directory is made.
     let res = LinuxResourcesBuilder::default()
-        .pids(LinuxPidsBuilder::default().limit(0).build().unwrap())
+        .pids(LinuxPidsBuilder::default().limit(-7).build().unwrap())
         .build()
         .unwrap();
     let e = cg.create(Some(&res), file()).unwrap_err().to_string();

@@ -55,6 +55,32 @@ pub struct Created {
 
 /// Creates container `opts.id` from `bundle`.
 pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
+    create_impl(bundle, opts, true)
+}
+
+/// Creates container `opts.id` from `bundle` without a cgroup of its own:
+/// the process stays in the caller's cgroups, and delete has no cgroup to
+/// remove. `linux.resources` and a `cgroup` mount need a cgroup and are
+/// errors here. For callers that manage cgroups themselves, and for the
+/// benches that measure what the cgroup costs.
+pub fn create_without_cgroup(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
+    let file = bundle.config_path.as_path();
+    if bundle
+        .spec
+        .linux()
+        .as_ref()
+        .is_some_and(|l| l.resources().is_some())
+    {
+        return Err(Error::spec(
+            file,
+            "/linux/resources",
+            "needs a cgroup (created without one)",
+        ));
+    }
+    create_impl(bundle, opts, false)
+}
+
+fn create_impl(bundle: &Bundle, opts: CreateOptions, own_cgroup: bool) -> Result<Created> {
     let dir = StateDir::create(&opts.state_root, &opts.id)?;
     let mut undo = Undo::new(dir.clone());
     let file = bundle.config_path.as_path();
@@ -63,8 +89,12 @@ pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
         .linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_deref());
-    let cgroup = Cgroup::resolve(cgroups_path, &opts.id, file)?;
-    let mut state = initial_state(bundle, &opts.id, &cgroup, opts.no_pivot);
+    let cgroup = if own_cgroup {
+        Some(Cgroup::resolve(cgroups_path, &opts.id, file)?)
+    } else {
+        None
+    };
+    let mut state = initial_state(bundle, &opts.id, cgroup.as_ref(), opts.no_pivot);
     dir.save(&state)?;
     dir.save_config(&bundle.spec)?;
     check_preserved_fds(opts.preserve_fds)?;
@@ -76,7 +106,7 @@ pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
         console_socket: opts.console_socket.as_ref().map(AsRawFd::as_raw_fd),
         stdio: opts.stdio,
         preserve_fds: opts.preserve_fds,
-        cgroup: Some(&cgroup),
+        cgroup: cgroup.as_ref(),
     };
     let (mut plan, labels) = plan::build(bundle, &inputs)?;
     let resources = bundle
@@ -84,8 +114,10 @@ pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
         .linux()
         .as_ref()
         .and_then(|l| l.resources().as_ref());
-    cgroup.create(resources, file)?;
-    undo.cgroup = Some(cgroup.clone());
+    if let Some(cgroup) = &cgroup {
+        cgroup.create(resources, file)?;
+        undo.cgroup = Some(cgroup.clone());
+    }
 
     let fifo_path = dir.make_fifo()?;
     let barrier = open_barrier(&fifo_path)?;
@@ -95,9 +127,10 @@ pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
     plan.sync_fd = child_end.as_raw_fd();
     plan.parent_sync_fd = parent_end.as_raw_fd();
 
-    let into_cgroup = match cgroup.layout() {
-        Layout::Unified => cgroup
-            .unified_dir()
+    let into_cgroup = match cgroup.as_ref().map(Cgroup::layout) {
+        Some(Layout::Unified) => cgroup
+            .as_ref()
+            .and_then(Cgroup::unified_dir)
             .and_then(|d| File::open(d).ok())
             .map(OwnedFd::from),
         _ => None,
@@ -113,7 +146,7 @@ pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
             user::write_id_maps(pid, linux)?;
         }
     }
-    if into_cgroup.is_none() {
+    if let (Some(cgroup), None) = (&cgroup, &into_cgroup) {
         cgroup.join(pid)?;
     }
     state.pid = pid;
@@ -136,7 +169,7 @@ pub fn create(bundle: &Bundle, opts: CreateOptions) -> Result<Created> {
     })
 }
 
-fn initial_state(bundle: &Bundle, id: &str, cgroup: &Cgroup, no_pivot: bool) -> State {
+fn initial_state(bundle: &Bundle, id: &str, cgroup: Option<&Cgroup>, no_pivot: bool) -> State {
     let namespaces = bundle
         .spec
         .linux()
@@ -160,7 +193,7 @@ fn initial_state(bundle: &Bundle, id: &str, cgroup: &Cgroup, no_pivot: bool) -> 
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         init_start_time: 0,
         namespaces,
-        cgroup: Some(cgroup.clone()),
+        cgroup: cgroup.cloned(),
         no_pivot,
         exit_code: None,
     }

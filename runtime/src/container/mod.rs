@@ -5,14 +5,16 @@ mod delete;
 mod describe;
 mod exec;
 pub mod kill;
+mod pause;
 mod plan;
 mod start;
+mod update;
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxNamespaceType;
 
-pub use create::{create, CreateOptions, Created};
+pub use create::{create, create_without_cgroup, CreateOptions, Created};
 pub use exec::{ExecOptions, Spawned};
 
 use crate::error::{Error, Result};
