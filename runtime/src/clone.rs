@@ -54,6 +54,10 @@ pub unsafe fn clone3(ns_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Fork
         args.cgroup = fd as u64;
     }
     let old = block_all_signals();
+    // Until the child execs, its /proc/PID/exe is this binary: keep it
+    // non-dumpable so no process in the container's pid namespace can open
+    // it (the CVE-2019-5736 class). execve makes the new image dumpable.
+    let undumpable = Undumpable::enter();
     // SAFETY: args is a valid clone_args of the size passed; no stack is
     // given, so the child continues on a copy of this stack like fork().
     let ret = unsafe {
@@ -64,8 +68,11 @@ pub unsafe fn clone3(ns_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Fork
         )
     };
     if ret == 0 {
+        // The child stays non-dumpable until execve.
+        std::mem::forget(undumpable);
         return Ok(Forked::Child);
     }
+    drop(undumpable);
     let err = io::Error::last_os_error();
     restore_signals(&old);
     if ret < 0 {
@@ -77,6 +84,32 @@ pub unsafe fn clone3(ns_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Fork
         pid: ret as i32,
         pidfd,
     })
+}
+
+/// Clears the dumpable flag for its lifetime; the child inherits the
+/// cleared flag with its copy of the address space.
+#[derive(Debug)]
+struct Undumpable {
+    was: libc::c_int,
+}
+
+impl Undumpable {
+    fn enter() -> Self {
+        // SAFETY: PR_GET_DUMPABLE takes no further arguments.
+        let was = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
+        // SAFETY: PR_SET_DUMPABLE takes one integer argument.
+        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong) };
+        Undumpable { was }
+    }
+}
+
+impl Drop for Undumpable {
+    fn drop(&mut self) {
+        if self.was > 0 {
+            // SAFETY: as above.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, self.was as libc::c_ulong) };
+        }
+    }
 }
 
 fn block_all_signals() -> libc::sigset_t {

@@ -350,3 +350,145 @@ fn no_pivot_works() {
     assert!(stdout(&out).contains("pid=1"));
     rt.assert_nothing_left(&id, bundle.path());
 }
+
+#[test]
+fn time_namespace_with_offsets() {
+    if !privileged() {
+        return;
+    }
+    let host_uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (code, out, err) = inside(
+        "cut -d' ' -f1 /proc/uptime; readlink /proc/self/ns/time",
+        |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 1000000, "nanosecs": 0}});
+        },
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let uptime: f64 = lines[0].parse().unwrap();
+    assert!(
+        uptime >= host_uptime + 1_000_000.0 - 1.0,
+        "boottime offset not applied: {uptime} vs host {host_uptime}"
+    );
+    assert_ne!(lines[1], host_ns("time"));
+}
+
+#[test]
+fn bind_mounts_honour_ro_and_propagation() {
+    if !privileged() {
+        return;
+    }
+    let shared = TempDir::new("shared");
+    // A shared tmpfs as the source, so slave/private propagation shows.
+    let sh = |args: &[&str]| {
+        assert!(std::process::Command::new("mount")
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    sh(&["-t", "tmpfs", "tmpfs", shared.path().to_str().unwrap()]);
+    sh(&["--make-shared", shared.path().to_str().unwrap()]);
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(shared.path());
+    std::fs::write(shared.path().join("file"), "data\n").unwrap();
+    let src = shared.path().display().to_string();
+    let (code, out, err) = inside(
+        "cat /data/file; echo x > /data/new && echo WROTE; cat /rw/file; echo y > /rw/new && echo rw-ok; grep -E ' /(data|rw) ' /proc/self/mountinfo",
+        |c| {
+            let m = c["mounts"].as_array_mut().unwrap();
+            m.push(json!({"destination": "/data", "type": "bind", "source": src, "options": ["rbind", "ro", "nosuid", "rprivate"]}));
+            m.push(json!({"destination": "/rw", "type": "none", "source": src, "options": ["bind", "rw", "rslave"]}));
+        },
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "data");
+    assert!(!out.contains("WROTE"), "ro bind mount was writable: {out}");
+    assert!(out.contains("rw-ok"), "{out} {err}");
+    let data = lines.iter().find(|l| l.contains(" /data ")).unwrap();
+    assert!(data.contains(" ro,nosuid"), "{data}");
+    assert!(
+        !data.contains("shared:") && !data.contains("master:"),
+        "rprivate not applied: {data}"
+    );
+    let rw = lines.iter().find(|l| l.contains(" /rw ")).unwrap();
+    assert!(
+        rw.contains("master:") && !rw.contains("shared:"),
+        "rslave not applied: {rw}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(shared.path().join("new")).unwrap(),
+        "y\n"
+    );
+}
+
+#[test]
+fn preserved_fds_reach_the_process_and_nothing_else_does() {
+    if !privileged() {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let rt = Runtime::new();
+    let bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "ls /proc/self/fd | sort -n | tr '\\n' ' '; cat <&3",
+    ]);
+    let secret = TempDir::new("fd");
+    let path = secret.path().join("passed");
+    std::fs::write(&path, "through-fd-3").unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let id = unique("fds");
+    let mut cmd = rt.cmd();
+    cmd.args([
+        "run",
+        "--preserve-fds",
+        "1",
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        &id,
+    ]);
+    let raw = file.as_raw_fd();
+    // SAFETY: dup2 in the child before exec; raw stays open in the parent.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = output_via_files(&mut cmd);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // 0, 1, 2, the preserved 3, and the fd ls itself opens for /proc/self/fd.
+    let fds: Vec<&str> = text
+        .split(" through")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(fds, ["0", "1", "2", "3", "4"], "{text}");
+    assert!(text.contains("through-fd-3"), "{text}");
+    rt.assert_nothing_left(&id, bundle.path());
+}

@@ -7,6 +7,7 @@
 mod common;
 
 mod bad_input;
+mod escapes;
 mod exec;
 mod hooks;
 mod isolation;

@@ -181,10 +181,8 @@ impl Container {
     }
 }
 
-/// Clones the exec child into the container's pid namespace. The runtime
-/// is made non-dumpable around the clone so no process in the container
-/// can open /proc/PID/exe of the child before it execs (the CVE-2019-5736
-/// class); execve makes the new image dumpable again.
+/// Clones the exec child into the container's pid namespace (clone3 keeps
+/// it non-dumpable until execve).
 fn spawn(plan: &ChildPlan) -> Result<(i32, OwnedFd)> {
     let _pid_ns = plan
         .namespaces
@@ -192,37 +190,11 @@ fn spawn(plan: &ChildPlan) -> Result<(i32, OwnedFd)> {
         .as_ref()
         .map(PidForChildren::enter)
         .transpose()?;
-    let _undumpable = Undumpable::enter();
     // SAFETY: the child branch only runs child::main, which makes raw
     // system calls over the prepared plan and ends in execve or _exit.
     match unsafe { clone::clone3(0, None) } {
         Ok(Forked::Child) => child::main(plan),
         Ok(Forked::Parent { pid, pidfd }) => Ok((pid, pidfd)),
         Err(e) => Err(Error::io("clone3", e)),
-    }
-}
-
-/// Clears the dumpable flag for its lifetime.
-#[derive(Debug)]
-struct Undumpable {
-    was: libc::c_int,
-}
-
-impl Undumpable {
-    fn enter() -> Self {
-        // SAFETY: PR_GET_DUMPABLE/PR_SET_DUMPABLE take integer arguments only.
-        let was = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
-        // SAFETY: as above.
-        unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong) };
-        Undumpable { was }
-    }
-}
-
-impl Drop for Undumpable {
-    fn drop(&mut self) {
-        if self.was > 0 {
-            // SAFETY: as above.
-            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, self.was as libc::c_ulong) };
-        }
     }
 }
