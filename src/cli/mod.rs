@@ -1,11 +1,14 @@
 //! The runc-compatible command line: global flags and one file per verb.
 
+mod boot;
 mod console;
 mod create;
+mod ctl;
 mod delete;
 mod events;
 mod exec;
 mod features;
+mod init;
 mod kill;
 mod list;
 mod logging;
@@ -81,6 +84,12 @@ enum Command {
     Resume(pause::Args),
     /// Print resource usage and OOM events.
     Events(events::Args),
+    /// Run as PID 1: mount, start the services, supervise them.
+    Init(init::Args),
+    /// Boot the init in a sandbox over the prepared root given by --root.
+    Boot(boot::Args),
+    /// Talk to a running init (status, logs, start, stop, poweroff...).
+    Ctl(ctl::Args),
 }
 
 /// Parses the command line and runs it; errors become one line on stderr
@@ -115,6 +124,9 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Ps(a) => ps::run(root, a),
         Command::Features => features::run(),
         Command::Spec(a) => spec::run(a),
+        Command::Init(a) => init::run(a),
+        Command::Boot(a) => boot::run(root, a),
+        Command::Ctl(a) => ctl::run(a),
         Command::Update(a) => update::run(root, a),
         Command::Pause(a) => pause::pause(root, a),
         Command::Resume(a) => pause::resume(root, a),

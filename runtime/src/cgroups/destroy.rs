@@ -34,8 +34,13 @@ fn all_procs(cg: &Cgroup) -> Vec<i32> {
 
 /// SIGKILLs everything in `cg` and waits until no process is left.
 pub(crate) fn kill_all(cg: &Cgroup) -> Result<()> {
+    // The common case (the init exited and took its pid namespace with
+    // it): one scan of every hierarchy finds nothing to kill.
+    if all_procs(cg).is_empty() {
+        return Ok(());
+    }
     if let Some(h) = cg.v2_hierarchy() {
-        if h.is_contained() && fs::has(&h.dir, "cgroup.kill") && !all_procs(cg).is_empty() {
+        if h.is_contained() && fs::has(&h.dir, "cgroup.kill") {
             if let Err(e) = fs::write(&h.dir, "cgroup.kill", "1") {
                 tracing::debug!(error = %e, "cgroup.kill failed; killing pid by pid");
             }
