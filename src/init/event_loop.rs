@@ -20,6 +20,10 @@ pub const STATE_ROOT: &str = "/run/corral/state";
 /// A sweep for orphans even without SIGCHLD, in case one was coalesced
 /// while a tracked zombie stopped the previous sweep.
 const SAFETY_SWEEP: Duration = Duration::from_secs(30);
+/// How often the idle init drops its text pages and trims its heap.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
+/// The first trim, once the boot has had time to settle.
+const FIRST_TRIM: Duration = Duration::from_secs(5);
 
 /// Runs the loop until the system is to go down: how, and where the
 /// service cgroups were.
@@ -93,6 +97,7 @@ async fn main_loop(cfg: &SystemConfig, sandbox: bool) -> (Action, cgroup::Placem
         Action::Reboot
     };
     let mut sweep = tokio::time::interval(SAFETY_SWEEP);
+    let mut trim = tokio::time::interval_at(tokio::time::Instant::now() + FIRST_TRIM, TRIM_EVERY);
     loop {
         if let Some(action) = sup.finished() {
             flush_replies().await;
@@ -113,6 +118,7 @@ async fn main_loop(cfg: &SystemConfig, sandbox: bool) -> (Action, cgroup::Placem
             _ = sweep.tick() => {
                 reaper.reap();
             }
+            _ = trim.tick() => super::memory::trim(),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod boot;
 pub mod console;
 mod event_loop;
+mod memory;
 mod modules;
 mod mounts;
 mod reaper;

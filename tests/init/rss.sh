@@ -2,7 +2,8 @@
 # Measures the resident memory of PID 1 in sandbox mode, idle with a few
 # busybox services running. Run as root:
 #   tests/init/rss.sh [CORRAL_BINARY] [SERVICES]
-# (default: target/release/corral, 6 services). Prints VmRSS, RssAnon,
+# (default: target/release/corral, 6 services; SETTLE seconds of idle
+# before measuring, default 8 — the init trims its text 5 s after boot). Prints VmRSS, RssAnon,
 # RssFile, Pss and Private_Dirty of the sandbox's init in kB. RssFile is
 # mostly the binary's text, mapped 64 KiB at a time around each page used
 # (the kernel's fault-around) and shared with every corral process.
@@ -41,7 +42,7 @@ done
 BOOT=$!
 SOCK="$ROOT/run/corral/corral.sock"
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-sleep 3
+sleep "${SETTLE:-8}"
 INIT=$(cat "/proc/$BOOT/task/$BOOT/children" | awk '{print $1}')
 "$CORRAL" ctl --socket "$SOCK" status
 grep -E '^(VmRSS|RssAnon|RssFile|VmHWM|Threads)' "/proc/$INIT/status"
