@@ -87,7 +87,22 @@ pub struct LogLine {
 
 /// A request line parsed, or the one-line reason it could not be.
 pub fn parse_request(line: &str) -> Result<Request, String> {
-    serde_json::from_str(line.trim()).map_err(|e| format!("bad request: {e}"))
+    serde_json::from_str(line.trim()).map_err(|e| one_line(&format!("bad request: {e}")))
+}
+
+/// `text` with control characters (which a client's input can smuggle in
+/// through JSON escapes) written as escapes, so it stays one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// `value` as one line of JSON with its newline.
@@ -105,6 +120,9 @@ mod tests {
     #[test]
     fn requests_of_the_contract_parse() {
         assert_eq!(parse_request(r#"{"cmd":"status"}"#), Ok(Request::Status));
+        // Found by fuzzing: an escaped newline in an unknown command.
+        let e = parse_request("{\"cmd\":\"restart\\n)u\"}").unwrap_err();
+        assert!(!e.contains('\n') && e.contains("restart\\n)u"), "{e}");
         assert_eq!(
             parse_request(r#"{"cmd":"logs","service":"web","lines":5,"follow":true}"#),
             Ok(Request::Logs {
