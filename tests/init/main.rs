@@ -13,6 +13,7 @@ mod common;
 
 mod bad_input;
 mod control;
+mod faults;
 mod isolation;
 mod logs;
 mod ordering;
