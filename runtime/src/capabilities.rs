@@ -43,7 +43,7 @@ impl CapPlan {
             }
             Ok(m & supported)
         };
-        let plan = CapPlan {
+        let mut plan = CapPlan {
             bounding: mask(c.bounding(), "bounding")?,
             effective: mask(c.effective(), "effective")?,
             permitted: mask(c.permitted(), "permitted")?,
@@ -52,6 +52,7 @@ impl CapPlan {
             last_cap,
         };
         plan.check(file)?;
+        plan.drop_unraisable_ambient();
         Ok(plan)
     }
 
@@ -65,16 +66,22 @@ impl CapPlan {
                 format!("{extra} not in the permitted set"),
             ));
         }
-        let allowed_ambient = self.permitted & self.inheritable;
-        if self.ambient & !allowed_ambient != 0 {
-            let extra = names(self.ambient & !allowed_ambient);
-            return Err(Error::spec(
-                file,
-                "/process/capabilities/ambient",
-                format!("{extra} must be in both the permitted and the inheritable set"),
-            ));
-        }
         Ok(())
+    }
+
+    /// The kernel raises an ambient capability only if it is both
+    /// permitted and inheritable. `runc spec` writes ambient capabilities
+    /// with an empty inheritable set, and runc skips the ones it cannot
+    /// raise; so do we (logged at info), rather than refuse such bundles.
+    fn drop_unraisable_ambient(&mut self) {
+        let unraisable = self.ambient & !(self.permitted & self.inheritable);
+        if unraisable != 0 {
+            tracing::info!(
+                capabilities = %names(unraisable),
+                "ambient capabilities not in both the permitted and the inheritable set are not raised"
+            );
+            self.ambient &= !unraisable;
+        }
     }
 }
 
@@ -178,6 +185,20 @@ mod tests {
             e.contains("/process/capabilities/effective: CAP_KILL not in the permitted set"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn ambient_outside_permitted_and_inheritable_is_skipped() {
+        // runc spec's shape: ambient = permitted, inheritable empty.
+        let c = LinuxCapabilitiesBuilder::default()
+            .permitted(set(&[Capability::Kill, Capability::Chown]))
+            .effective(set(&[Capability::Kill]))
+            .inheritable(set(&[Capability::Chown]))
+            .ambient(set(&[Capability::Kill, Capability::Chown]))
+            .build()
+            .unwrap();
+        let p = CapPlan::prepare(&c, Path::new("c")).unwrap();
+        assert_eq!(p.ambient, 1 << 0, "only CAP_CHOWN can be raised");
     }
 
     #[test]

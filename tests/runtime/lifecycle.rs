@@ -219,3 +219,38 @@ fn features_and_spec() {
         .as_array()
         .is_some_and(|s| !s.is_empty()));
 }
+
+#[test]
+fn runs_a_bundle_made_by_runc_spec() {
+    if !privileged() {
+        return;
+    }
+    let dir = TempDir::new("runcspec");
+    let made = std::process::Command::new("runc")
+        .arg("spec")
+        .current_dir(dir.path())
+        .status();
+    if !made.map(|s| s.success()).unwrap_or(false) {
+        assert!(
+            std::env::var_os("CORRAL_REQUIRE_ROOT").is_none(),
+            "runc is not installed (tests/setup-host.sh installs it)"
+        );
+        eprintln!("skipped: runc is not installed");
+        return;
+    }
+    let path = dir.path().join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["root"]["path"] = serde_json::json!(busybox_rootfs());
+    config["process"]["terminal"] = serde_json::json!(false);
+    config["process"]["args"] = serde_json::json!(["sh", "-c", "echo runc-bundle; exit 3"]);
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let rt = Runtime::new();
+    let id = unique("runcspec");
+    let out = output_via_files(rt.cmd().args(["run", "--bundle"]).arg(dir.path()).arg(&id));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "runc-bundle");
+    // runc's ambient capabilities cannot all be raised; that is not an error.
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    rt.assert_nothing_left(&id, dir.path());
+}
