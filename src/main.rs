@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod ctl;
+mod image;
 mod init;
 mod supervisor;
 

@@ -21,5 +21,9 @@ apt-get install -y -qq --no-install-recommends \
     secilc \
     semodule-utils \
     strace \
+    chrony \
+    tini \
+    iptables \
+    libseccomp-dev \
     >/dev/null
 echo "host packages installed"

@@ -8,6 +8,7 @@ mod delete;
 mod events;
 mod exec;
 mod features;
+mod image;
 mod init;
 mod kill;
 mod list;
@@ -90,6 +91,8 @@ enum Command {
     Boot(boot::Args),
     /// Talk to a running init (status, logs, start, stop, poweroff...).
     Ctl(ctl::Args),
+    /// Build or boot a bootable corral image.
+    Image(image::Args),
 }
 
 /// Parses the command line and runs it; errors become one line on stderr
@@ -131,6 +134,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Pause(a) => pause::pause(root, a),
         Command::Resume(a) => pause::resume(root, a),
         Command::Events(a) => events::run(root, a),
+        Command::Image(a) => image::run(a),
     }
 }
 

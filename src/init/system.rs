@@ -79,12 +79,16 @@ pub fn hand_over(cfg: &SystemConfig, run_dir: &Path) -> Vec<String> {
             errors.push(format!("write {}: {e}", path.display()));
         }
     };
-    if let Some(n) = &cfg.network {
-        write("network.toml", toml::to_string(n));
-    }
-    if let Some(n) = &cfg.ntp {
-        write("ntp.toml", toml::to_string(n));
-    }
+    // Written even when not configured (empty): the network and ntp
+    // bundles bind-mount these files, and a bind needs its source.
+    write(
+        "network.toml",
+        toml::to_string(&cfg.network.clone().unwrap_or_default()),
+    );
+    write(
+        "ntp.toml",
+        toml::to_string(&cfg.ntp.clone().unwrap_or_default()),
+    );
     errors
 }
 

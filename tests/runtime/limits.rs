@@ -58,27 +58,35 @@ fn fork_bomb_is_contained_by_pids_max() {
         return;
     }
     let rt = Runtime::new();
-    let mut bundle = Bundle::new(&["sh", "-c", "b() { b | b & }; b; sleep 1000"]);
+    // Re-armed every 0.2 s: a bomb whose forks fail burns out, and the
+    // test wants the limit under steady pressure.
+    let mut bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "b() { b | b & }; while :; do b; sleep 0.2; done",
+    ]);
     bundle.config["linux"]["resources"]["pids"] = json!({"limit": 32});
     bundle.save();
     let id = start(&rt, &bundle);
     let pids = cgroup_dir(&rt, &id, "pids");
-    // Let the bomb hit the ceiling.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while read_u64(pids.join("pids.current")) < 32 && Instant::now() < deadline {
+    // Wait until forks have been refused at the ceiling.
+    let hits = || -> u64 {
+        let events = std::fs::read_to_string(pids.join("pids.events")).unwrap();
+        events
+            .lines()
+            .find_map(|l| l.strip_prefix("max "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hits() == 0 {
+        assert!(Instant::now() < deadline, "pids.max was never hit");
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(read_u64(pids.join("pids.max")), 32);
     assert!(read_u64(pids.join("pids.current")) <= 32);
-    assert!(
-        read_u64(pids.join("pids.events").with_file_name("pids.current")) > 1,
-        "the bomb never forked"
-    );
-    let events = std::fs::read_to_string(pids.join("pids.events")).unwrap();
-    assert!(
-        !events.contains("max 0"),
-        "pids.max was never hit: {events}"
-    );
     // The host still forks freely.
     assert!(std::process::Command::new("true")
         .status()
