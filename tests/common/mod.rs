@@ -288,7 +288,7 @@ pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
 }
 
 fn find_named(dir: &Path, name: &str, depth: u32, out: &mut Vec<PathBuf>) {
-    if depth > 6 {
+    if depth > 16 {
         return;
     }
     let Ok(entries) = fs::read_dir(dir) else {

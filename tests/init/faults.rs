@@ -115,6 +115,11 @@ fn faults_do_not_stop_the_init() {
     assert!(sb.console().contains("oom"), "{}", sb.console());
 
     // The fork bomb is held at its pids limit.
+    sb.wait_until("the bomb's cgroup", Duration::from_secs(20), || {
+        common::cgroup_dirs("bomb").iter().any(|d| {
+            d.starts_with("/sys/fs/cgroup/pids") && d.to_string_lossy().contains(&sb.cgroup_name())
+        })
+    });
     let bomb_pids = cgroup_dir_of(&sb, "bomb", "/sys/fs/cgroup/pids");
     let hits = |dir: &std::path::Path| -> u64 {
         let events = std::fs::read_to_string(dir.join("pids.events")).unwrap_or_default();
