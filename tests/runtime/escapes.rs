@@ -289,3 +289,53 @@ fn symlinked_dev_in_rootfs_is_refused() {
     );
     rt.assert_nothing_left(&id, bundle.path());
 }
+
+#[test]
+fn a_container_cannot_see_or_signal_other_processes() {
+    if !privileged() {
+        return;
+    }
+    let rt = Runtime::new();
+    // A neighbour container, and a host process, to aim at.
+    let neighbour = Bundle::new(&["sleep", "1000"]);
+    let nid = unique("neighbour");
+    assert!(rt
+        .run(&[
+            "create",
+            "--bundle",
+            neighbour.path().to_str().unwrap(),
+            &nid
+        ])
+        .status
+        .success());
+    assert!(rt.run(&["start", &nid]).status.success());
+    let neighbour_pid = rt.state(&nid)["pid"].as_i64().unwrap();
+    let mut host = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    let host_pid = host.id();
+
+    let script = format!(
+        "ls /proc | grep -c '^[0-9]'; kill -9 {host_pid}; echo host=$?; kill -9 {neighbour_pid}; echo neighbour=$?; kill -9 1; echo self-init=$?"
+    );
+    let mut bundle = Bundle::new(&["sh", "-c", &script]);
+    bundle.config["process"]["capabilities"] = json!(null);
+    bundle.save();
+    let (code, out, err) = rt.run_bundle(&bundle, &unique("peek"));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    // Only its own shell, ls and grep are visible.
+    assert!(
+        lines[0].parse::<u32>().unwrap() <= 3,
+        "saw other processes: {out}"
+    );
+    assert_eq!(lines[1], "host=1", "{out} {err}");
+    assert_eq!(lines[2], "neighbour=1", "{out} {err}");
+    // Both targets are alive.
+    assert!(std::path::Path::new(&format!("/proc/{host_pid}")).exists());
+    assert_eq!(rt.state(&nid)["status"], "running");
+    host.kill().unwrap();
+    host.wait().unwrap();
+    assert!(rt.run(&["delete", "--force", &nid]).status.success());
+}
