@@ -138,7 +138,7 @@ fn mount_cgroups() {
         return;
     }
     if has_filesystem("cgroup2") {
-        mount_one(&early("cgroup2", ROOT, "cgroup2", NSE, "", false));
+        mount_cgroup2(ROOT);
         let controllers =
             fs::read_to_string(format!("{ROOT}/cgroup.controllers")).unwrap_or_default();
         for c in controllers.split_whitespace() {
@@ -164,6 +164,24 @@ fn mount_cgroups() {
             console::error(format_args!("mount cgroup {c}: {e}"));
         }
     }
+}
+
+/// cgroup2 with `nsdelegate` and `favordynmods` when the kernel has them
+/// (6.0+): without favordynmods, the first move of a process into a
+/// cgroup after a quiet spell waits for an RCU grace period (10–16 ms
+/// measured, docs/performance.md), which every service start pays.
+fn mount_cgroup2(root: &str) {
+    if let Err(e) = fs::create_dir_all(root) {
+        console::error(format_args!("mkdir {root}: {e}"));
+        return;
+    }
+    for data in ["nsdelegate,favordynmods", "nsdelegate", ""] {
+        let data = (!data.is_empty()).then_some(data);
+        if mount(Some("cgroup2"), root, Some("cgroup2"), NSE, data).is_ok() {
+            return;
+        }
+    }
+    console::error(format_args!("mount cgroup2 on {root} failed"));
 }
 
 /// Enabled controllers in /proc/cgroups (`name hierarchy num enabled`).

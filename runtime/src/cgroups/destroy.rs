@@ -86,6 +86,9 @@ pub(crate) fn kill_all(cg: &Cgroup) -> Result<()> {
 /// children before parents. Missing directories are fine. Every hierarchy
 /// is tried; the first error is returned.
 pub(crate) fn destroy(cg: &Cgroup) -> Result<()> {
+    if remove_empty(cg) {
+        return Ok(());
+    }
     kill_all(cg)?;
     let mut first = None;
     for h in &cg.hierarchies {
@@ -104,6 +107,22 @@ pub(crate) fn destroy(cg: &Cgroup) -> Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The common case at delete: the init was reaped and took its pid
+/// namespace with it, so every directory is an empty leaf and rmdir alone
+/// removes it, without reading any cgroup.procs. False when anything is
+/// still there (processes, sub-cgroups), for the slow path.
+fn remove_empty(cg: &Cgroup) -> bool {
+    let mut all_gone = true;
+    for h in cg.hierarchies.iter().filter(|h| h.is_contained()) {
+        match std::fs::remove_dir(&h.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => all_gone = false,
+        }
+    }
+    all_gone && cg.hierarchies.iter().all(|h| h.is_contained())
 }
 
 #[cfg(test)]

@@ -33,8 +33,9 @@ impl Container {
             },
         )?;
         self.release()?;
+        // The live status is computed (the fifo is gone); state.json keeps
+        // the last lifecycle write, Created, to save a write per start.
         self.state.status = Status::Running;
-        self.dir.save(&self.state)?;
         let json = self.oci_state_json(Status::Running);
         if let Err(e) = hooks::run_all(HookKind::Poststart, hooks, &json, &Place::Runtime) {
             tracing::warn!(id = %self.state.id, error = %e, "poststart hook failed");
