@@ -68,11 +68,19 @@ fn fault_set() -> Root {
 /// within a second (the server may answer or close).
 fn poke(sb: &Booted, payload: &[u8]) -> String {
     let mut s = UnixStream::connect(sb.socket()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    // A liveness bound, not a speed claim: the fault services keep this
+    // 2-core machine busy, so the reply may take a moment.
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = s.write_all(payload);
-    let mut buf = vec![0u8; 4096];
-    let n = s.read(&mut buf).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !reply.contains(&b'\n') {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&reply).into_owned()
 }
 
 fn ctl_status_answers(sb: &Booted) {
