@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod ctl;
+mod engines;
 mod image;
 mod init;
 mod supervisor;

@@ -9,6 +9,7 @@ apt-get install -y -qq --no-install-recommends \
     procps \
     iproute2 \
     kmod \
+    e2fsprogs \
     cpio \
     xz-utils \
     runc \
@@ -25,5 +26,6 @@ apt-get install -y -qq --no-install-recommends \
     tini \
     iptables \
     libseccomp-dev \
+    g++ \
     >/dev/null
 echo "host packages installed"

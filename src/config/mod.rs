@@ -2,7 +2,11 @@
 //! `service.toml` (one service). Unknown keys are errors that name the
 //! file, the line and the key; every error is one line.
 
+pub mod cgroups;
+pub mod engines;
 pub mod service;
+pub mod size;
+pub mod storage;
 pub mod system;
 mod toml_error;
 

@@ -35,6 +35,28 @@ pub enum Policy {
     Always,
 }
 
+/// `group`: which cgroup subtree the service lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Group {
+    /// `corral/system`: protected (memory.min/low, a high cpu.weight, a
+    /// low oom_score_adj).
+    #[default]
+    System,
+    /// `corral/engines`: user engines, limited as a whole and each on its own.
+    Engines,
+}
+
+impl Group {
+    /// The subtree's directory name below `corral/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Group::System => "system",
+            Group::Engines => "engines",
+        }
+    }
+}
+
 /// One service.toml.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +67,7 @@ pub struct ServiceFile {
     pub requires: Vec<String>,
     pub wants: Vec<String>,
     pub provides: Vec<String>,
+    pub group: Group,
     pub ready: Ready,
     pub restart: Restart,
     pub stop: Stop,
@@ -283,6 +306,15 @@ mod tests {
         assert_eq!(f.stop.timeout_secs, 10);
         assert_eq!(f.stop_signal(), libc::SIGTERM);
         assert_eq!(f.ready.kind, ReadyKind::Started);
+        assert_eq!(f.group, Group::System);
+    }
+
+    #[test]
+    fn engines_group() {
+        let f = parse("group = \"engines\"").unwrap();
+        assert_eq!(f.group, Group::Engines);
+        assert_eq!(f.group.dir(), "engines");
+        assert!(parse("group = \"users\"").unwrap_err().contains("users"));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::cgroups::Cgroups;
 use super::service::Override;
+use super::storage::Storage;
 
 /// Where PID 1 reads it.
 pub const DEFAULT_PATH: &str = "/etc/corral/corral.toml";
@@ -23,6 +25,11 @@ pub struct SystemConfig {
     pub ntp: Option<Ntp>,
     pub services: Services,
     pub root: Option<RootConfig>,
+    pub storage: Option<Storage>,
+    pub cgroups: Cgroups,
+    /// `[engines.NAME]`, each checked on its own when the engines are
+    /// instantiated (a bad one is refused, the others start).
+    pub engines: BTreeMap<String, toml::Value>,
 }
 
 impl Default for SystemConfig {
@@ -36,6 +43,9 @@ impl Default for SystemConfig {
             ntp: None,
             services: Services::default(),
             root: None,
+            storage: None,
+            cgroups: Cgroups::default(),
+            engines: BTreeMap::new(),
         }
     }
 }
@@ -183,6 +193,10 @@ impl SystemConfig {
         if l.ring_lines == 0 || l.ring_bytes < 1024 {
             return err("[log] ring_lines must be at least 1 and ring_bytes at least 1024".into());
         }
+        self.cgroups.check().or_else(err)?;
+        if let Some(s) = &self.storage {
+            s.check().or_else(err)?;
+        }
         for (name, o) in &self.services.overrides {
             let mut probe = super::ServiceFile::default();
             probe.apply(o);
@@ -236,9 +250,35 @@ env = ["KEY=value"]
 [root]
 device = "/dev/vda"
 fstype = "ext4"
+[storage]
+device = "/dev/vdb"
+options = "noatime"
+[cgroups.system]
+memory_min = "64M"
+memory_low = "256M"
+cpu_weight = 1000
+oom_score_adj = -900
+[cgroups.engines]
+memory_max = "85%"
+cpu_weight = 100
+pids_max = 16384
+[engines.docker]
+memory_max = "2G"
+[engines.ci]
+memory_max = "1G"
+cpu_weight = 50
+pids_max = 2048
+volumes = ["shared"]
 "#;
         let (c, e) = from_text(Path::new("c.toml"), text);
         assert!(e.is_none(), "{e:?}");
+        assert_eq!(c.storage.as_ref().map(|s| s.fstype.as_str()), Some("ext4"));
+        assert_eq!(c.cgroups.engines.pids_max, Some(16384));
+        assert_eq!(
+            c.engines.keys().collect::<Vec<_>>(),
+            ["ci", "docker"],
+            "engines are checked one by one later"
+        );
         assert_eq!(c.hostname, "edge1");
         assert_eq!(c.modules.load.len(), 2);
         assert!(c.selinux.enforcing);
@@ -260,6 +300,12 @@ fstype = "ext4"
                 "[services.overrides.web]\nstop = { signal = \"NOPE\" }",
                 "overrides.web",
             ),
+            (
+                "[cgroups.system]\ncpu_weight = 0",
+                "[cgroups.system] cpu_weight",
+            ),
+            ("[cgroups.engines]\nmemory_max = \"lots\"", "lots"),
+            ("[storage]\nfstype = \"ext4\"", "device"),
         ] {
             let (c, e) = from_text(Path::new("c.toml"), text);
             let e = e.unwrap();

@@ -34,25 +34,35 @@ servers = ["pool.ntp.org"]
     )
 }
 
-/// `[modules] load` of a user's corral.toml; `Err` (a one-line reason)
-/// when the file is not TOML or the key has the wrong shape.
+/// The modules a user's corral.toml needs shipped: `[modules] load`, and
+/// the filesystem of `[storage]` (PID 1 loads it by name when the kernel
+/// lacks it); `Err` (a one-line reason) when the file is not TOML or a key
+/// has the wrong shape.
 pub fn modules_of(text: &str) -> Result<Vec<String>, String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| e.message().replace('\n', " "))?;
-    let Some(modules) = table.get("modules") else {
-        return Ok(Vec::new());
+    let mut out = match table.get("modules").and_then(|m| m.get("load")) {
+        None => Vec::new(),
+        Some(load) => load
+            .as_array()
+            .ok_or("[modules] load is not an array")?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| "[modules] load holds a non-string".to_owned())
+            })
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    let Some(load) = modules.get("load") else {
-        return Ok(Vec::new());
-    };
-    load.as_array()
-        .ok_or("[modules] load is not an array")?
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| "[modules] load holds a non-string".to_owned())
-        })
-        .collect()
+    if let Some(storage) = table.get("storage") {
+        let fstype = storage
+            .get("fstype")
+            .and_then(|f| f.as_str())
+            .unwrap_or("ext4");
+        if !out.iter().any(|m| m == fstype) {
+            out.push(fstype.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -75,6 +85,14 @@ mod tests {
         assert_eq!(
             modules_of("[modules]\nload = [\"e1000e\"]\n").unwrap(),
             ["e1000e"]
+        );
+        assert_eq!(
+            modules_of("[storage]\ndevice = \"/dev/vda\"\n").unwrap(),
+            ["ext4"]
+        );
+        assert_eq!(
+            modules_of("[modules]\nload = [\"xfs\"]\n[storage]\nfstype = \"xfs\"\n").unwrap(),
+            ["xfs"]
         );
         assert!(modules_of("this is [not toml").is_err());
         assert!(modules_of("[modules]\nload = 3\n").is_err());

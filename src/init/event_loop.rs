@@ -13,6 +13,7 @@ use super::console;
 use super::reaper::Reaper;
 use crate::config::SystemConfig;
 use crate::ctl;
+use crate::engines;
 use crate::supervisor::{cgroup, discover, Action, Ctx, Event, Supervisor, Tracked};
 
 /// State root of the service containers.
@@ -75,15 +76,25 @@ async fn main_loop(cfg: &SystemConfig, sandbox: bool) -> (Action, cgroup::Placem
         }
         Err(e) => console::error(format_args!("control socket {}: {e}", ctl::SOCKET)),
     }
-    let (cgroups, error) = cgroup::Placement::prepare();
-    if let Some(e) = error {
+    let (cgroups, errors) = cgroup::Placement::prepare(&cfg.cgroups);
+    for e in errors {
         console::error(format_args!("service cgroups: {e}"));
     }
+    let refused = engines::prepare(
+        cfg,
+        engines::Host::detect(cgroups.unified()),
+        Path::new(engines::TEMPLATE),
+        Path::new(engines::RUN_DIR),
+    );
     let ctx = Ctx {
         state_root: PathBuf::from(STATE_ROOT),
         cgroups,
+        system_oom_score_adj: super::system::may_lower_oom_score()
+            .then_some(cfg.cgroups.system.oom_score_adj),
+        refused,
         service_dirs: vec![
             PathBuf::from(discover::SHIPPED_DIR),
+            PathBuf::from(engines::RUN_DIR),
             PathBuf::from(discover::ADMIN_DIR),
         ],
         tx,

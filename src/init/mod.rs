@@ -5,6 +5,7 @@
 pub mod boot;
 pub mod console;
 mod event_loop;
+pub mod labels;
 mod memory;
 mod modules;
 mod mounts;
@@ -12,6 +13,7 @@ mod reaper;
 mod sandbox;
 mod selinux;
 mod shutdown;
+mod storage;
 mod switch_root;
 mod system;
 
@@ -128,7 +130,7 @@ fn early_boot(
 }
 
 /// What only a real boot does: loopback, ctrl-alt-del, modules, the real
-/// root, SELinux.
+/// root, SELinux, the storage disk.
 fn kernel_setup(cfg: &SystemConfig) {
     report(system::loopback_up());
     report(system::disable_ctrl_alt_del());
@@ -150,6 +152,12 @@ fn kernel_setup(cfg: &SystemConfig) {
         )),
         Ok(false) => {}
         Err(e) => console::error(format_args!("SELinux: {e}")),
+    }
+    if let Some(s) = &cfg.storage {
+        match storage::mount_storage(s) {
+            Ok(m) => console::info(format_args!("{m}")),
+            Err(e) => console::error(format_args!("storage: {e}")),
+        }
     }
 }
 

@@ -69,7 +69,7 @@ pub fn switch(cfg: &RootConfig) -> Result<Infallible, String> {
 }
 
 /// Waits up to `limit` for a device path to appear (drivers may be late).
-fn wait_for(device: &str, limit: Duration) {
+pub(super) fn wait_for(device: &str, limit: Duration) {
     if !device.starts_with("/dev/") {
         return;
     }

@@ -92,6 +92,24 @@ pub fn hand_over(cfg: &SystemConfig, run_dir: &Path) -> Vec<String> {
     errors
 }
 
+/// capability(7) number of CAP_SYS_RESOURCE.
+const CAP_SYS_RESOURCE: u32 = 24;
+
+/// Whether PID 1 may lower an oom_score_adj (CAP_SYS_RESOURCE in its
+/// effective set; a sandbox on a host that withholds it may not).
+pub fn may_lower_oom_score() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| cap_eff(&s))
+        .is_some_and(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
+}
+
+/// CapEff of /proc/PID/status.
+fn cap_eff(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("CapEff:"))?;
+    u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+}
+
 /// The running kernel's release (for /lib/modules).
 pub fn kernel_release() -> String {
     nix::sys::utsname::uname()
@@ -102,6 +120,15 @@ pub fn kernel_release() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effective_capabilities() {
+        assert_eq!(
+            cap_eff("Name: x\nCapEff:\t000001ffffffffff\n"),
+            Some(0x1ff_ffff_ffff)
+        );
+        assert_eq!(cap_eff("Name: x\n"), None);
+    }
 
     #[test]
     fn network_and_ntp_are_handed_over_as_toml() {

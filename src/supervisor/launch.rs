@@ -1,6 +1,6 @@
 //! Starting a service's container through corral-runtime: load the bundle,
-//! put the container in `corral/NAME` below PID 1's own cgroup, wire its
-//! stdout/stderr to a pipe, create and start it.
+//! put the container in `corral/system/NAME` or `corral/engines/NAME` below
+//! PID 1's own cgroup, wire its stdout/stderr to a pipe, create and start it.
 
 use std::fs::OpenOptions;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -42,6 +42,8 @@ pub struct Launch<'a> {
     pub env: &'a [String],
     pub state_root: &'a Path,
     pub cgroup: PathBuf,
+    /// Set for system services: the OOM killer then prefers user workloads.
+    pub oom_score_adj: Option<i32>,
 }
 
 /// Creates and starts the service's container.
@@ -49,7 +51,7 @@ pub fn launch(l: &Launch<'_>) -> Result<Launched, LaunchError> {
     let (name, state_root) = (l.name, l.state_root);
     let mut bundle =
         corral_runtime::load_bundle(l.dir).map_err(|e| LaunchError::Bundle(e.to_string()))?;
-    adjust(&mut bundle.spec, &l.cgroup, l.env);
+    adjust(&mut bundle.spec, &l.cgroup, l.env, l.oom_score_adj);
     remove_stale(state_root, name);
     let start = |e: &dyn std::fmt::Display| LaunchError::Start(e.to_string());
     let (output, input) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| start(&e))?;
@@ -88,13 +90,17 @@ pub fn launch(l: &Launch<'_>) -> Result<Launched, LaunchError> {
 }
 
 /// What the supervisor decides for every service, whatever its bundle says:
-/// its cgroup, no terminal, and corral.toml's extra environment.
-fn adjust(spec: &mut Spec, cgroup: &Path, env: &[String]) {
+/// its cgroup, no terminal, corral.toml's extra environment and, for a
+/// system service, its oom_score_adj.
+fn adjust(spec: &mut Spec, cgroup: &Path, env: &[String], oom_score_adj: Option<i32>) {
     if let Some(linux) = spec.linux_mut() {
         linux.set_cgroups_path(Some(cgroup.to_path_buf()));
     }
     if let Some(p) = spec.process_mut() {
         p.set_terminal(Some(false));
+        if oom_score_adj.is_some() {
+            p.set_oom_score_adj(oom_score_adj);
+        }
         if !env.is_empty() {
             let mut all = p.env().clone().unwrap_or_default();
             all.extend(env.iter().cloned());
@@ -134,14 +140,20 @@ mod tests {
                 "linux":{"cgroupsPath":"/elsewhere"}}"#,
         )
         .unwrap();
-        adjust(&mut spec, Path::new("corral/web"), &["B=2".into()]);
+        adjust(
+            &mut spec,
+            Path::new("corral/system/web"),
+            &["B=2".into()],
+            Some(-900),
+        );
         let linux = spec.linux().as_ref().unwrap();
         assert_eq!(
             linux.cgroups_path().as_deref(),
-            Some(Path::new("corral/web"))
+            Some(Path::new("corral/system/web"))
         );
         let p = spec.process().as_ref().unwrap();
         assert_eq!(p.terminal(), Some(false));
         assert_eq!(p.env().as_deref().unwrap(), ["A=1", "B=2"]);
+        assert_eq!(p.oom_score_adj(), Some(-900));
     }
 }

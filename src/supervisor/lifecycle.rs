@@ -10,7 +10,7 @@ use super::backoff::Decision;
 use super::launch::{self, LaunchError, Launched};
 use super::service::{Proc, State};
 use super::{logs, ready, watch, Event, Supervisor};
-use crate::config::service::{Kind, Policy, ReadyKind};
+use crate::config::service::{Group, Kind, Policy, ReadyKind};
 use crate::init::console;
 
 impl Supervisor {
@@ -24,12 +24,17 @@ impl Supervisor {
         s.not_ready = false;
         s.since = Instant::now();
         s.state = State::Starting;
+        let oom_score_adj = match file.group {
+            Group::System => self.ctx.system_oom_score_adj,
+            Group::Engines => None,
+        };
         let result = launch::launch(&launch::Launch {
             name: &s.name,
             dir: &s.dir,
             env: &s.env,
             state_root: &self.ctx.state_root,
-            cgroup: self.ctx.cgroups.service(&s.name),
+            cgroup: self.ctx.cgroups.service(&s.name, file.group),
+            oom_score_adj,
         });
         match result {
             Ok(l) => self.started(i, l),

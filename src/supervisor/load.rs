@@ -20,7 +20,8 @@ impl Supervisor {
         for e in errors {
             console::error(format_args!("{e}"));
         }
-        let services: Vec<Service> = found.into_iter().map(|f| service(f, cfg)).collect();
+        let mut services: Vec<Service> = found.into_iter().map(|f| service(f, cfg)).collect();
+        add_refused(&mut services, &ctx.refused, cfg);
         for name in cfg.services.overrides.keys() {
             if !services.iter().any(|s| &s.name == name) {
                 console::warn(format_args!(
@@ -84,6 +85,40 @@ impl Supervisor {
     }
 }
 
+/// Lists each refused service as failed, with the reason as its defect
+/// (shown at boot and by `ctl status`); one that clashes with a real
+/// service's name is only reported.
+fn add_refused(services: &mut Vec<Service>, refused: &[super::Refused], cfg: &SystemConfig) {
+    for r in refused {
+        if services.iter().any(|s| s.name == r.name) {
+            console::error(format_args!("{}: {}", r.name, r.reason));
+            continue;
+        }
+        let settings = log_settings(cfg, &Default::default());
+        let mut s = Service::new(
+            r.name.clone(),
+            Default::default(),
+            LogSink::new(&r.name, &settings),
+        );
+        s.defect = Some(r.reason.clone());
+        s.set(State::Failed);
+        services.push(s);
+    }
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+fn log_settings(cfg: &SystemConfig, limits: &crate::config::service::LogLimits) -> Settings {
+    Settings {
+        dir: cfg.log.dir.clone(),
+        limits: super::logs::Limits {
+            max_file_size: limits.max_file_size.unwrap_or(cfg.log.max_file_size),
+            max_files: limits.max_files.unwrap_or(cfg.log.max_files),
+        },
+        ring_lines: cfg.log.ring_lines,
+        ring_bytes: cfg.log.ring_bytes,
+    }
+}
+
 /// One service from its folder: service.toml parsed and checked, the
 /// override applied, its log sink made.
 fn service(found: Found, cfg: &SystemConfig) -> Service {
@@ -102,15 +137,7 @@ fn service(found: Found, cfg: &SystemConfig) -> Service {
         Err(format!("{}: missing", path.display()))
     };
     let limits = file.as_ref().map(|f| f.logs.clone()).unwrap_or_default();
-    let settings = Settings {
-        dir: cfg.log.dir.clone(),
-        limits: super::logs::Limits {
-            max_file_size: limits.max_file_size.unwrap_or(cfg.log.max_file_size),
-            max_files: limits.max_files.unwrap_or(cfg.log.max_files),
-        },
-        ring_lines: cfg.log.ring_lines,
-        ring_bytes: cfg.log.ring_bytes,
-    };
+    let settings = log_settings(cfg, &limits);
     let sink = LogSink::new(&found.name, &settings);
     let mut s = Service::new(found.name, found.dir, sink);
     match file {
@@ -122,4 +149,53 @@ fn service(found: Found, cfg: &SystemConfig) -> Service {
     }
     s.env = over.map(|o| o.env.clone()).unwrap_or_default();
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::Refused;
+
+    #[test]
+    fn refused_services_are_failed_rows_with_their_reason() {
+        let mut cfg = SystemConfig::default();
+        cfg.log.dir = std::env::temp_dir().join("corral-unit-never-written");
+        let mut services = vec![Service::new(
+            "docker".into(),
+            Default::default(),
+            LogSink::new("docker", &log_settings(&cfg, &Default::default())),
+        )];
+        let refused = [
+            Refused {
+                name: "docker-qa".into(),
+                reason: "[engines.qa] socket clash; not started".into(),
+            },
+            Refused {
+                name: "docker".into(),
+                reason: "already a service: only reported".into(),
+            },
+            Refused {
+                name: "docker-CI".into(),
+                reason: "[engines.CI] bad name; not started".into(),
+            },
+        ];
+        add_refused(&mut services, &refused, &cfg);
+        let rows: Vec<(&str, State)> = services
+            .iter()
+            .map(|s| (s.name.as_str(), s.state))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("docker", State::Pending),
+                ("docker-CI", State::Failed),
+                ("docker-qa", State::Failed)
+            ]
+        );
+        assert_eq!(
+            services[2].defect.as_deref(),
+            Some("[engines.qa] socket clash; not started")
+        );
+        assert!(services[0].defect.is_none());
+    }
 }

@@ -13,6 +13,7 @@ mod launch;
 mod lifecycle;
 mod load;
 pub mod logs;
+mod protect;
 mod ready;
 mod schedule;
 mod service;
@@ -70,6 +71,13 @@ pub enum Event {
     ShutdownDeadline,
 }
 
+/// A service that cannot exist, and why (one line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub name: String,
+    pub reason: String,
+}
+
 /// The answer to a control request.
 #[derive(Debug)]
 pub enum Reply {
@@ -90,6 +98,12 @@ pub struct Ctx {
     pub service_dirs: Vec<PathBuf>,
     /// Where the service cgroups go.
     pub cgroups: cgroup::Placement,
+    /// oom_score_adj of the system services' processes (None: left as is,
+    /// e.g. when PID 1 may not lower it).
+    pub system_oom_score_adj: Option<i32>,
+    /// Services that were refused before discovery (engines of corral.toml
+    /// with a bad name or a clash): listed as failed with the reason.
+    pub refused: Vec<Refused>,
     pub tx: mpsc::UnboundedSender<Event>,
     pub tracked: Tracked,
 }
@@ -182,6 +196,8 @@ pub(crate) mod tests {
                 state_root: PathBuf::from("/nonexistent"),
                 service_dirs: Vec::new(),
                 cgroups: cgroup::Placement::default(),
+                system_oom_score_adj: None,
+                refused: Vec::new(),
                 tx,
                 tracked: Tracked::default(),
             },

@@ -46,7 +46,7 @@ pub fn each_service_has_its_own_namespaces_and_cgroup(sb: &Booted) {
     );
     for (name, p) in &host_pids {
         let cg = fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
-        let want = format!("/{sandbox_cg}/corral/{name}");
+        let want = format!("/{sandbox_cg}/corral/system/{name}");
         for line in cg.lines() {
             let path = line.splitn(3, ':').nth(2).unwrap_or("");
             assert!(

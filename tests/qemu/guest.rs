@@ -24,6 +24,17 @@ impl Guest {
     /// Boots `image` with QEMU (TCG) for at most `limit`; the serial
     /// output also goes to `log`.
     pub fn boot(corral: &Path, image: &Path, limit: Duration, log: &Path) -> Guest {
+        Self::boot_with(corral, image, limit, log, &[])
+    }
+
+    /// [`Guest::boot`] with more `corral image boot` arguments (`--disk`).
+    pub fn boot_with(
+        corral: &Path,
+        image: &Path,
+        limit: Duration,
+        log: &Path,
+        extra: &[&std::ffi::OsStr],
+    ) -> Guest {
         let mut child = Command::new("timeout")
             .args(["-k", "10"])
             .arg(limit.as_secs().to_string())
@@ -34,6 +45,7 @@ impl Guest {
             .arg("--image")
             .arg(image)
             .args(["--append", "panic=-1"])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

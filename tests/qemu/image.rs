@@ -124,7 +124,7 @@ pub fn busybox_tarball() -> Vec<u8> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("bin")).unwrap();
     std::fs::copy("/bin/busybox", dir.join("bin/busybox")).unwrap();
-    for applet in ["sh", "echo", "cat", "ls", "id", "hostname"] {
+    for applet in ["sh", "echo", "cat", "ls", "id", "hostname", "sleep", "ps"] {
         std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet)).unwrap();
     }
     let out = Command::new("tar")

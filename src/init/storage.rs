@@ -1,0 +1,79 @@
+//! corral.toml `[storage]`: the persistent disk, mounted on /var/lib/corral
+//! before any service starts, so that engines' data roots, volumes and
+//! services' state survive a reboot. Its root gets the label of
+//! /var/lib/corral (`var_lib_t`); what PID 1 and tmpfiles make on it is
+//! labeled as on a tmpfs, and the labels stay on the disk (xattrs).
+
+use std::path::Path;
+use std::time::Duration;
+
+use corral_runtime::mounts::MountOptions;
+use nix::mount::{mount, MsFlags};
+
+use super::{labels, modules, mounts, switch_root, system};
+use crate::config::storage::{Storage, MOUNT_POINT};
+
+/// The label of the disk's root directory.
+const ROOT_LABEL: &str = "system_u:object_r:var_lib_t:s0";
+
+/// Mounts the disk; the message says what was mounted.
+pub fn mount_storage(cfg: &Storage) -> Result<String, String> {
+    if mounts::is_mount_point(MOUNT_POINT) {
+        return Ok(format!("{MOUNT_POINT} is already mounted"));
+    }
+    switch_root::wait_for(&cfg.device, Duration::from_secs(cfg.wait_secs));
+    if !has_filesystem(&cfg.fstype) {
+        // Its module was not in [modules] load: try it by name.
+        let _ = modules::load_all(std::slice::from_ref(&cfg.fstype), &system::kernel_release());
+    }
+    std::fs::create_dir_all(MOUNT_POINT).map_err(|e| format!("mkdir {MOUNT_POINT}: {e}"))?;
+    let options: Vec<&str> = cfg.options.split(',').filter(|o| !o.is_empty()).collect();
+    let o = MountOptions::parse(&options);
+    let data = o.data.join(",");
+    mount(
+        Some(cfg.device.as_str()),
+        MOUNT_POINT,
+        Some(cfg.fstype.as_str()),
+        MsFlags::from_bits_truncate(o.flags),
+        (!data.is_empty()).then_some(data.as_str()),
+    )
+    .map_err(|e| {
+        format!(
+            "mount {} ({}) on {MOUNT_POINT}: {e}; state stays in RAM",
+            cfg.device, cfg.fstype
+        )
+    })?;
+    if labels::active() {
+        labels::set(Path::new(MOUNT_POINT), ROOT_LABEL)?;
+    }
+    Ok(format!(
+        "storage: {} ({}) mounted on {MOUNT_POINT}",
+        cfg.device, cfg.fstype
+    ))
+}
+
+/// Whether the kernel knows `fstype` (/proc/filesystems).
+fn has_filesystem(fstype: &str) -> bool {
+    std::fs::read_to_string("/proc/filesystems")
+        .map(|t| listed(&t, fstype))
+        .unwrap_or(false)
+}
+
+fn listed(proc_filesystems: &str, fstype: &str) -> bool {
+    proc_filesystems
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some(fstype))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filesystems_list() {
+        let t = "nodev\tsysfs\nnodev\ttmpfs\n\text4\n";
+        assert!(listed(t, "ext4"));
+        assert!(listed(t, "tmpfs"));
+        assert!(!listed(t, "xfs"));
+    }
+}
