@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::Path;
 
+use corral_runtime::mounts::MountOptions;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use super::console;
@@ -235,6 +236,23 @@ fn unescape(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Mounts block device `device` of type `fstype` on `target` with
+/// mount(8)-style `options` ("noatime,data=ordered"); the error names all
+/// three.
+pub fn mount_disk(device: &str, target: &str, fstype: &str, options: &str) -> Result<(), String> {
+    let options: Vec<&str> = options.split(',').filter(|o| !o.is_empty()).collect();
+    let o = MountOptions::parse(&options);
+    let data = o.data.join(",");
+    mount(
+        Some(device),
+        target,
+        Some(fstype),
+        MsFlags::from_bits_truncate(o.flags),
+        (!data.is_empty()).then_some(data.as_str()),
+    )
+    .map_err(|e| format!("mount {device} ({fstype}) on {target}: {e}"))
 }
 
 /// Whether `path` is a mount point.

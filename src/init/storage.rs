@@ -7,9 +7,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use corral_runtime::mounts::MountOptions;
-use nix::mount::{mount, MsFlags};
-
 use super::{labels, modules, mounts, switch_root, system};
 use crate::config::storage::{Storage, MOUNT_POINT};
 
@@ -27,22 +24,8 @@ pub fn mount_storage(cfg: &Storage) -> Result<String, String> {
         let _ = modules::load_all(std::slice::from_ref(&cfg.fstype), &system::kernel_release());
     }
     std::fs::create_dir_all(MOUNT_POINT).map_err(|e| format!("mkdir {MOUNT_POINT}: {e}"))?;
-    let options: Vec<&str> = cfg.options.split(',').filter(|o| !o.is_empty()).collect();
-    let o = MountOptions::parse(&options);
-    let data = o.data.join(",");
-    mount(
-        Some(cfg.device.as_str()),
-        MOUNT_POINT,
-        Some(cfg.fstype.as_str()),
-        MsFlags::from_bits_truncate(o.flags),
-        (!data.is_empty()).then_some(data.as_str()),
-    )
-    .map_err(|e| {
-        format!(
-            "mount {} ({}) on {MOUNT_POINT}: {e}; state stays in RAM",
-            cfg.device, cfg.fstype
-        )
-    })?;
+    mounts::mount_disk(&cfg.device, MOUNT_POINT, &cfg.fstype, &cfg.options)
+        .map_err(|e| format!("{e}; state stays in RAM"))?;
     if labels::active() {
         labels::set(Path::new(MOUNT_POINT), ROOT_LABEL)?;
     }

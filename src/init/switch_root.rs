@@ -9,7 +9,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use corral_runtime::mounts::MountOptions;
 use nix::mount::{mount, MsFlags};
 use nix::sys::statfs::{FsType, TMPFS_MAGIC};
 
@@ -33,17 +32,7 @@ pub fn on_initramfs() -> bool {
 pub fn switch(cfg: &RootConfig) -> Result<Infallible, String> {
     wait_for(&cfg.device, Duration::from_secs(cfg.wait_secs));
     fs::create_dir_all(NEW_ROOT).map_err(|e| format!("mkdir {NEW_ROOT}: {e}"))?;
-    let options: Vec<&str> = cfg.options.split(',').filter(|o| !o.is_empty()).collect();
-    let o = MountOptions::parse(&options);
-    let data = o.data.join(",");
-    mount(
-        Some(cfg.device.as_str()),
-        NEW_ROOT,
-        Some(cfg.fstype.as_str()),
-        MsFlags::from_bits_truncate(o.flags),
-        (!data.is_empty()).then_some(data.as_str()),
-    )
-    .map_err(|e| format!("mount {} ({}) on {NEW_ROOT}: {e}", cfg.device, cfg.fstype))?;
+    mounts::mount_disk(&cfg.device, NEW_ROOT, &cfg.fstype, &cfg.options)?;
     let init = Path::new(NEW_ROOT).join(cfg.init.strip_prefix("/").unwrap_or(&cfg.init));
     if !init.exists() {
         return Err(format!("{} is not on {}", cfg.init.display(), cfg.device));
