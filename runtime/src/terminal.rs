@@ -1,7 +1,9 @@
 //! process.terminal: the child opens a pty in its own devpts, sends the
 //! master over the console socket (as runc does, so containerd's
 //! console-socket receivers work) and makes the slave its controlling
-//! terminal and stdio.
+//! terminal and stdio. A new container also gets the slave bound on
+//! /dev/console, as runc and crun do (programs such as init systems and
+//! getty write to /dev/console).
 
 use std::os::fd::RawFd;
 
@@ -20,6 +22,9 @@ pub struct TerminalPlan {
     /// child's namespace).
     pub uid: libc::uid_t,
     pub gid: libc::gid_t,
+    /// Bind the slave on /dev/console: only for a new container with its
+    /// own mount namespace and /dev (never for exec, never on a host /dev).
+    pub bind_console: bool,
 }
 
 /// Child side, after pivot_root (so /dev/ptmx is the container's).
@@ -60,7 +65,13 @@ fn with_master<S: Syscalls>(sys: &S, master: RawFd, plan: &TerminalPlan) -> Resu
         libc::TIOCGPTPEER,
         (libc::O_RDWR | libc::O_NOCTTY) as libc::c_ulong,
     )?;
-    let r = take_slave(sys, slave, plan);
+    let r = take_slave(sys, slave, plan).and_then(|()| {
+        if plan.bind_console {
+            bind_console(sys, master)
+        } else {
+            Ok(())
+        }
+    });
     if slave > 2 {
         sys.close(slave);
     }
@@ -82,6 +93,56 @@ fn take_slave<S: Syscalls>(sys: &S, slave: RawFd, plan: &TerminalPlan) -> Result
     Ok(())
 }
 
+/// Binds the pty slave (/dev/pts/N of the container's devpts) on
+/// /dev/console, made as an empty file first.
+fn bind_console<S: Syscalls>(sys: &S, master: RawFd) -> Result<(), Errno> {
+    let mut number: libc::c_uint = 0;
+    sys.ioctl(
+        master,
+        libc::TIOCGPTN,
+        &mut number as *mut libc::c_uint as libc::c_ulong,
+    )?;
+    let mut buf = [0u8; 32];
+    let slave_path = pts_path(number, &mut buf);
+    let console = sys.openat(
+        libc::AT_FDCWD,
+        c"/dev/console",
+        libc::O_CREAT | libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY,
+        0o600,
+    )?;
+    sys.close(console);
+    sys.mount(
+        Some(slave_path),
+        c"/dev/console",
+        None,
+        libc::MS_BIND as libc::c_ulong,
+        None,
+    )
+}
+
+/// "/dev/pts/N" in `buf`, without allocating (this runs in the cloned
+/// child of a possibly multi-threaded parent).
+fn pts_path(n: libc::c_uint, buf: &mut [u8; 32]) -> &std::ffi::CStr {
+    const PREFIX: &[u8] = b"/dev/pts/";
+    buf[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for (i, d) in digits[..len].iter().rev().enumerate() {
+        buf[PREFIX.len() + i] = *d;
+    }
+    buf[PREFIX.len() + len] = 0;
+    std::ffi::CStr::from_bytes_until_nul(&buf[..]).unwrap_or(c"/dev/pts/0")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,11 +156,36 @@ mod tests {
             size: Some((24, 80)),
             uid: 0,
             gid: 0,
+            bind_console: true,
         };
         setup(&sys, &plan).unwrap();
         let ctty = sys.position("setsid").unwrap();
         let dup = sys.position("dup2").unwrap();
         let send = sys.position("send_fd 9 101").unwrap();
         assert!(ctty < dup && dup < send, "{:?}", sys.lines());
+        let bind = sys.position("mount /dev/pts/0 /dev/console").unwrap();
+        assert!(dup < bind && bind < send, "{:?}", sys.lines());
+    }
+
+    #[test]
+    fn exec_leaves_dev_console_alone() {
+        let sys = Recorder::default();
+        let plan = TerminalPlan {
+            socket: 9,
+            size: None,
+            uid: 0,
+            gid: 0,
+            bind_console: false,
+        };
+        setup(&sys, &plan).unwrap();
+        assert!(sys.position("mount").is_none(), "{:?}", sys.lines());
+    }
+
+    #[test]
+    fn pts_paths() {
+        let mut buf = [0u8; 32];
+        assert_eq!(pts_path(0, &mut buf), c"/dev/pts/0");
+        assert_eq!(pts_path(4_294_967_295, &mut buf), c"/dev/pts/4294967295");
+        assert_eq!(pts_path(17, &mut buf), c"/dev/pts/17");
     }
 }

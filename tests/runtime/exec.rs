@@ -140,7 +140,11 @@ fn terminal_through_console_socket() {
         return;
     }
     let rt = Runtime::new();
-    let mut bundle = Bundle::new(&["sh", "-c", "tty; stty size; echo done"]);
+    let mut bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "tty; stty size; [ /dev/console -ef /dev/pts/0 ] && echo console-is-the-pty; echo done",
+    ]);
     bundle.config["process"]["terminal"] = json!(true);
     bundle.config["process"]["consoleSize"] = json!({"height": 33, "width": 111});
     bundle.save();
@@ -166,6 +170,7 @@ fn terminal_through_console_socket() {
     let text = read_until(&master, "done");
     assert!(text.contains("/dev/pts/0"), "{text:?}");
     assert!(text.contains("33 111"), "{text:?}");
+    assert!(text.contains("console-is-the-pty"), "{text:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while rt.state(&id)["status"] != "stopped" {
         assert!(Instant::now() < deadline);

@@ -85,6 +85,7 @@ impl Container {
                     .map(|b| (b.height() as u16, b.width() as u16)),
                 uid: process.user().uid(),
                 gid: process.user().gid(),
+                bind_console: false,
             }),
             (true, None) => {
                 return Err(Error::InvalidArgument(

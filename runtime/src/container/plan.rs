@@ -98,7 +98,9 @@ pub fn build(bundle: &Bundle, inputs: &PlanInputs<'_>) -> Result<(ChildPlan, Pla
         .as_ref()
         .map(|s| SeccompPlan::prepare(s, file))
         .transpose()?;
-    let terminal = terminal_plan(spec, inputs, file)?;
+    let own_dev = namespaces.has(LinuxNamespaceType::Mount)
+        && !dev_bound_from_host(spec.mounts().as_deref().unwrap_or_default());
+    let terminal = terminal_plan(spec, inputs, file, own_dev)?;
     let rl = process.rlimits().clone().unwrap_or_default();
     labels.rlimits = rl.iter().map(|r| format!("{:?}", r.typ())).collect();
     let sysctl = sysctl_writes(spec, &mut labels);
@@ -154,6 +156,7 @@ fn terminal_plan(
     spec: &Spec,
     inputs: &PlanInputs<'_>,
     file: &Path,
+    own_dev: bool,
 ) -> Result<Option<TerminalPlan>> {
     let Some(process) = spec.process() else {
         return Ok(None);
@@ -179,6 +182,7 @@ fn terminal_plan(
         size,
         uid: process.user().uid(),
         gid: process.user().gid(),
+        bind_console: own_dev,
     }))
 }
 
@@ -237,10 +241,7 @@ fn rootfs_plan(
         }
         entries.extend(built);
     }
-    let dev_is_host_bind = mounts.iter().any(|m| {
-        m.destination() == Path::new("/dev")
-            && MountOptions::parse(m.options().as_deref().unwrap_or_default()).is_bind()
-    });
+    let dev_is_host_bind = dev_bound_from_host(mounts);
     let devices = DevicePlan::prepare(
         linux
             .and_then(|l| l.devices().as_deref())
@@ -278,6 +279,15 @@ fn rootfs_plan(
             .unwrap_or(false),
         masked,
         readonly_paths,
+    })
+}
+
+/// Whether a mount binds a host directory on /dev (the container then has
+/// no /dev of its own to make nodes in).
+fn dev_bound_from_host(mounts: &[Mount]) -> bool {
+    mounts.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && MountOptions::parse(m.options().as_deref().unwrap_or_default()).is_bind()
     })
 }
 
