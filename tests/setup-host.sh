@@ -16,6 +16,8 @@ apt-get install -y -qq --no-install-recommends \
     crun \
     containerd \
     docker.io \
+    podman \
+    conmon \
     qemu-system-x86 \
     linux-image-amd64 \
     checkpolicy \
