@@ -51,6 +51,7 @@ mod tests;
 mod vm;
 
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompFilterFlag};
 use seccompiler::TargetArch;
@@ -106,9 +107,42 @@ pub struct SeccompPlan {
     pub flags: libc::c_ulong,
 }
 
+/// How many compiled profiles a process keeps.
+const CACHED_PROFILES: usize = 8;
+
+/// The profiles compiled lately by this process, newest last. A compiled
+/// plan depends only on the profile (the architecture is the build's),
+/// and a supervisor starts many containers with the same few profiles.
+static COMPILED: Mutex<Vec<(LinuxSeccomp, SeccompPlan)>> = Mutex::new(Vec::new());
+
 impl SeccompPlan {
-    /// Translates linux.seccomp (from config file `file`, for error messages) for the native arch.
+    /// Translates linux.seccomp (from config file `file`, for error
+    /// messages) for the native arch. A profile compiled before by this
+    /// process is taken from a small cache (warnings about unknown
+    /// syscall names are then not repeated); errors are not cached.
     pub fn prepare(seccomp: &LinuxSeccomp, file: &Path) -> Result<SeccompPlan> {
+        let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pos) = cache.iter().position(|(p, _)| p == seccomp) {
+            let hit = cache.remove(pos);
+            let plan = hit.1.clone();
+            cache.push(hit);
+            return Ok(plan);
+        }
+        drop(cache);
+        let plan = Self::compile_profile(seccomp, file)?;
+        let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have compiled the same profile meanwhile.
+        if !cache.iter().any(|(p, _)| p == seccomp) {
+            if cache.len() >= CACHED_PROFILES {
+                cache.remove(0);
+            }
+            cache.push((seccomp.clone(), plan.clone()));
+        }
+        Ok(plan)
+    }
+
+    /// [`SeccompPlan::prepare`] without the cache.
+    fn compile_profile(seccomp: &LinuxSeccomp, file: &Path) -> Result<SeccompPlan> {
         let Some(target) = arch::target() else {
             return Err(Error::Seccomp(format!(
                 "filters are not supported on {}",

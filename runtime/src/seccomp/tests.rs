@@ -474,3 +474,21 @@ fn supported_lists_parse_as_oci_values() {
 }
 
 mod kernel;
+
+#[test]
+fn compiled_profiles_are_reused_and_told_apart() {
+    let default = default_profile();
+    let first = compiled(&default);
+    let again = compiled(&default);
+    assert_eq!(first.programs, again.programs);
+    assert_eq!(first.flags, again.flags);
+    let mut other = default.clone();
+    other.set_default_errno_ret(Some(libc::EACCES as u32));
+    let other = compiled(&other);
+    assert_ne!(
+        first.programs, other.programs,
+        "a changed profile is compiled anew"
+    );
+    assert_eq!(call(&other, "mount", &[]), errno(libc::EACCES));
+    assert_eq!(call(&compiled(&default), "mount", &[]), errno(libc::EPERM));
+}
