@@ -4,8 +4,10 @@
 //! supervisor and the benches: parse and validate a bundle, prepare every
 //! step in the parent, clone the container's first process into its
 //! namespaces and cgroup, and drive it through the lifecycle (create,
-//! start, kill, delete, exec). The library prints nothing, owns no global
-//! state and never panics on bad input.
+//! start, kill, delete, exec). The library prints nothing, never panics on
+//! bad input and owns no global state but caches of what it derives from
+//! the host (the mount table, compiled seccomp profiles), each checked
+//! or keyed so that it follows what it was derived from.
 
 pub mod capabilities;
 pub mod cgroups;
@@ -19,6 +21,7 @@ pub mod features;
 pub mod hooks;
 pub mod id;
 pub mod mounts;
+mod mounttable;
 pub mod namespaces;
 pub mod pidfd;
 pub mod process;

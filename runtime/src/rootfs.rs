@@ -3,7 +3,6 @@
 //! initramfs), maskedPaths, readonlyPaths and a read-only root.
 
 use std::ffi::{CStr, CString};
-use std::fs;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
@@ -51,8 +50,10 @@ pub fn propagation_flags(p: Option<&str>) -> c_ulong {
 /// The mount point in /proc/self/mountinfo that contains `path` (the
 /// longest prefix).
 pub fn containing_mount(path: &Path) -> Option<PathBuf> {
-    let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines()
+    let table = crate::mounttable::current().ok()?;
+    table
+        .text
+        .lines()
         .filter_map(|l| l.split(' ').nth(4))
         .map(unescape_mountinfo)
         .filter(|m| path.starts_with(m))

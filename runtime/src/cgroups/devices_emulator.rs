@@ -169,12 +169,28 @@ fn diff(current: &Emulator, target: &Emulator) -> Vec<Rule> {
     out
 }
 
-/// The writes to make for `rules` given the cgroup's devices.list text.
+/// The writes to make for `rules` given the cgroup's devices.list text:
+/// the difference when the cgroup already denies by default (a new cgroup
+/// inherits its parent's list), else one deny-all and each exception of
+/// the target once, instead of every rule as written (the defaults and a
+/// config often repeat the same device).
 pub(crate) fn plan_v1(rules: &[Rule], list: Option<&str>) -> Vec<Rule> {
     let target = Emulator::from_rules(rules);
+    if target.default_allow {
+        return rules.to_vec();
+    }
     match list.and_then(parse_list) {
-        Some(current) if !target.default_allow => diff(&current, &target),
-        _ => rules.to_vec(),
+        Some(current) => diff(&current, &target),
+        None => {
+            let deny_all = Rule {
+                allow: false,
+                kind: Kind::All,
+                major: None,
+                minor: None,
+                access: super::devices::ACC_ALL,
+            };
+            std::iter::once(deny_all).chain(target.exceptions).collect()
+        }
     }
 }
 
@@ -245,8 +261,19 @@ mod tests {
     #[test]
     fn first_write_is_the_whole_list_and_updates_are_diffs() {
         let r = rules(&merged_device_rules(&[]), Path::new(F)).unwrap();
-        // A fresh cgroup shows allow-all: the list is written as is.
-        assert_eq!(plan_v1(&r, Some("a *:* rwm\n")), r);
+        // A fresh cgroup shows allow-all: deny all, then each allowed
+        // device once, which folds to the same rules.
+        let fresh = plan_v1(&r, Some("a *:* rwm\n"));
+        assert_eq!(fresh[0].to_string(), "a *:* rwm");
+        assert!(!fresh[0].allow && fresh[1..].iter().all(|w| w.allow));
+        assert!(Emulator::from_rules(&fresh).same_as(&Emulator::from_rules(&r)));
+        let mut twice = r.clone();
+        twice.extend_from_slice(&r[1..]);
+        assert_eq!(
+            plan_v1(&twice, None),
+            fresh,
+            "repeated rules are written once"
+        );
         // Already the same: nothing to write.
         let list: String = Emulator::from_rules(&r)
             .exceptions

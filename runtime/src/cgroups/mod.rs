@@ -21,6 +21,7 @@ mod devices_bpf;
 mod devices_emulator;
 mod freezer;
 mod fs;
+mod host;
 mod hugetlb;
 mod memory;
 mod mountinfo;
@@ -140,17 +141,19 @@ impl Cgroup {
     /// taken from each hierarchy's root, a relative one from the calling
     /// process's own cgroup there; `None` or empty means the relative path
     /// `<id>`. A path escaping its base is an error at /linux/cgroupsPath
-    /// of `file`. Changes nothing on the system.
+    /// of `file`. Changes nothing on the system. The mounts are cached per
+    /// process while they stay the same (see `host`); the own cgroup is
+    /// read every time.
     pub fn resolve(cgroups_path: Option<&Path>, id: &str, file: &Path) -> Result<Cgroup> {
-        let read = |p: &str| {
-            std::fs::read_to_string(p).map_err(|e| fs::err(Path::new(p), format!("read: {e}")))
-        };
-        let mountinfo = read("/proc/self/mountinfo")?;
-        let own = read("/proc/self/cgroup")?;
-        Self::resolve_from(&mountinfo, &own, cgroups_path, id, file)
+        let requested = path::requested(cgroups_path, id, file)?;
+        let host = host::current()?;
+        let own = Path::new("/proc/self/cgroup");
+        let own = std::fs::read_to_string(own).map_err(|e| fs::err(own, format!("read: {e}")))?;
+        Self::resolve_in(&host, &own, &requested, file)
     }
 
     /// [`Cgroup::resolve`] with the two /proc files' contents given.
+    #[cfg(test)]
     pub(crate) fn resolve_from(
         mountinfo: &str,
         proc_cgroup: &str,
@@ -159,33 +162,48 @@ impl Cgroup {
         file: &Path,
     ) -> Result<Cgroup> {
         let requested = path::requested(cgroups_path, id, file)?;
-        let (layout, found) = mountinfo::discover(mountinfo, proc_cgroup)?;
-        let hierarchies = found
-            .into_iter()
-            .map(|f| {
+        let host = host::HostMounts::parse(mountinfo)?;
+        Self::resolve_in(&host, proc_cgroup, &requested, file)
+    }
+
+    /// The container's directories for `requested` in the mounted
+    /// hierarchies `host`, the caller being in the cgroups `proc_cgroup`.
+    fn resolve_in(
+        host: &host::HostMounts,
+        proc_cgroup: &str,
+        requested: &path::Requested,
+        file: &Path,
+    ) -> Result<Cgroup> {
+        let members = mountinfo::parse_proc_cgroup(proc_cgroup);
+        let hierarchies = host
+            .mounts
+            .iter()
+            .map(|m| {
+                let own = mountinfo::own_cgroup(&m.mount, &members);
                 let dir = requested.dir(
-                    &f.mount_point,
-                    f.own.as_deref().map_err(String::as_str),
+                    &m.mount.mount_point,
+                    own.as_deref().map_err(String::as_str),
                     file,
                 )?;
-                let controllers = match f.version {
-                    Version::V1 => f.controllers,
-                    Version::V2 => fs::read_opt(&f.mount_point, "cgroup.controllers")
-                        .map(|t| t.split_whitespace().map(str::to_string).collect())
-                        .unwrap_or_default(),
-                };
                 Ok(Hierarchy {
-                    version: f.version,
-                    mount_point: f.mount_point,
-                    controllers,
+                    version: m.mount.version,
+                    mount_point: m.mount.mount_point.clone(),
+                    controllers: m.controllers.clone(),
                     dir,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Cgroup {
-            layout,
+            layout: host.layout,
             hierarchies,
         })
+    }
+
+    /// Drops the host layout cached by [`Cgroup::resolve`]. Mount changes
+    /// are noticed without it; it is for a cgroup2 mount whose available
+    /// controllers changed (cgroup.controllers) while mounted.
+    pub fn forget_host_layout() {
+        host::forget();
     }
 
     /// Which layout this is.

@@ -51,7 +51,8 @@ pub(crate) struct Membership {
     pub path: PathBuf,
 }
 
-/// A hierarchy found on this system.
+/// A hierarchy found on this system (tests of [`discover`]).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
     pub version: Version,
@@ -186,9 +187,27 @@ fn relative_to_root(own: &Path, root: &Path) -> std::result::Result<PathBuf, Str
 
 /// The hierarchies of this system and its layout, from mountinfo and
 /// /proc/self/cgroup text.
+#[cfg(test)]
 pub(crate) fn discover(mountinfo: &str, proc_cgroup: &str) -> Result<(Layout, Vec<Found>)> {
+    let (layout, mounts) = mounted(mountinfo)?;
+    let members = parse_proc_cgroup(proc_cgroup);
+    let found = mounts
+        .into_iter()
+        .map(|m| Found {
+            own: own_cgroup(&m, &members),
+            version: m.version,
+            mount_point: m.mount_point,
+            controllers: m.controllers,
+        })
+        .collect();
+    Ok((layout, found))
+}
+
+/// The hierarchies mounted according to mountinfo `text` (each once) and
+/// the layout they make.
+pub(crate) fn mounted(text: &str) -> Result<(Layout, Vec<CgroupMountInfo>)> {
     let mut mounts: Vec<CgroupMountInfo> = Vec::new();
-    for m in parse_mountinfo(mountinfo).into_iter().filter(wanted) {
+    for m in parse_mountinfo(text).into_iter().filter(wanted) {
         // The same hierarchy may be mounted more than once: keep the first
         // mount, or a later one under /sys/fs/cgroup when the first is not.
         if let Some(pos) = mounts
@@ -219,30 +238,26 @@ pub(crate) fn discover(mountinfo: &str, proc_cgroup: &str) -> Result<(Layout, Ve
             ))
         }
     };
-    let members = parse_proc_cgroup(proc_cgroup);
-    let found = mounts
-        .into_iter()
-        .map(|m| {
-            let member = members.iter().find(|l| match m.version {
-                Version::V2 => l.controllers.is_empty(),
-                Version::V1 => l.controllers == m.controllers,
-            });
-            let own = match member {
-                Some(l) => relative_to_root(&l.path, &m.root),
-                None => Err(format!(
-                    "/proc/self/cgroup has no line for {}",
-                    m.mount_point.display()
-                )),
-            };
-            Found {
-                version: m.version,
-                mount_point: m.mount_point,
-                controllers: m.controllers,
-                own,
-            }
-        })
-        .collect();
-    Ok((layout, found))
+    Ok((layout, mounts))
+}
+
+/// The calling process's cgroup in hierarchy `m`, relative to its mount
+/// point, from the lines of /proc/self/cgroup (`Err` says why unknown).
+pub(crate) fn own_cgroup(
+    m: &CgroupMountInfo,
+    members: &[Membership],
+) -> std::result::Result<PathBuf, String> {
+    let member = members.iter().find(|l| match m.version {
+        Version::V2 => l.controllers.is_empty(),
+        Version::V1 => l.controllers == m.controllers,
+    });
+    match member {
+        Some(l) => relative_to_root(&l.path, &m.root),
+        None => Err(format!(
+            "/proc/self/cgroup has no line for {}",
+            m.mount_point.display()
+        )),
+    }
 }
 
 #[cfg(test)]
