@@ -164,7 +164,11 @@ fn create_impl(bundle: &Bundle, opts: CreateOptions, own_cgroup: bool) -> Result
     }
     undo.disarm();
     Ok(Created {
-        container: Container { dir, state },
+        container: Container {
+            dir,
+            state,
+            hooks: Some(bundle.spec.hooks().clone()),
+        },
         pidfd,
     })
 }

@@ -30,11 +30,12 @@ impl Container {
         if let Some(cg) = &self.state.cgroup {
             cg.destroy()?;
         }
-        let spec = self.dir.load_config().ok();
+        // Best effort, as the hooks themselves: an unreadable config runs none.
+        let config_hooks = self.config_hooks().ok().flatten();
         let json = self.oci_state_json(Status::Stopped);
         if let Err(e) = hooks::run_all(
             HookKind::Poststop,
-            spec.as_ref().and_then(|s| s.hooks().as_ref()),
+            config_hooks.as_ref(),
             &json,
             &Place::Runtime,
         ) {

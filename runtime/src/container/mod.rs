@@ -12,7 +12,7 @@ mod update;
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::{Hooks, LinuxNamespaceType};
 
 pub use create::{create, create_without_cgroup, CreateOptions, Created};
 pub use exec::{ExecOptions, Spawned};
@@ -27,6 +27,10 @@ use crate::state::{self, State, StateDir, Status};
 pub struct Container {
     pub(crate) dir: StateDir,
     pub state: State,
+    /// The config's hooks, kept by `create` so that `start` and `delete`
+    /// in the same process need not read and parse the saved config
+    /// again; `None` when loaded from disk (read when needed).
+    pub(crate) hooks: Option<Option<Hooks>>,
 }
 
 impl Container {
@@ -34,7 +38,11 @@ impl Container {
     pub fn load(root: &Path, id: &str) -> Result<Self> {
         let dir = StateDir::open(root, id)?;
         let state = dir.load()?;
-        Ok(Container { dir, state })
+        Ok(Container {
+            dir,
+            state,
+            hooks: None,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -99,6 +107,14 @@ impl Container {
     pub fn record_exit(&mut self, code: i32) -> Result<()> {
         self.state.exit_code = Some(code);
         self.dir.save(&self.state)
+    }
+
+    /// The hooks of the config the container was created with.
+    pub(crate) fn config_hooks(&self) -> Result<Option<Hooks>> {
+        match &self.hooks {
+            Some(h) => Ok(h.clone()),
+            None => Ok(self.dir.load_config()?.hooks().clone()),
+        }
     }
 
     fn wrong_state(&self, op: &'static str, status: Status) -> Error {

@@ -19,8 +19,8 @@ impl Container {
         if status != Status::Created {
             return Err(self.wrong_state("start", status));
         }
-        let spec = self.dir.load_config()?;
-        let hooks = spec.hooks().as_ref();
+        let hooks = self.config_hooks()?;
+        let hooks = hooks.as_ref();
         let types = self.namespace_types();
         let json = self.oci_state_json(Status::Created);
         hooks::run_all(
