@@ -111,12 +111,16 @@ pub fn names(mask: u64) -> String {
         .join(", ")
 }
 
-/// /proc/sys/kernel/cap_last_cap, or the caps crate's idea of it.
+/// /proc/sys/kernel/cap_last_cap, or the caps crate's idea of it; read
+/// once per process (it is fixed while the kernel runs).
 pub fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        crate::smallfile::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
 /// Child side, while still privileged: drops every capability outside the

@@ -30,6 +30,7 @@ pub mod rlimits;
 pub mod rootfs;
 pub mod seccomp;
 pub mod selinux;
+mod smallfile;
 pub mod spec;
 pub mod state;
 pub mod sync;

@@ -15,7 +15,7 @@
 //! - the process is still in the same mount namespace.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,8 +78,7 @@ pub(crate) fn forget() {
 /// change (its event counter is taken at open, before the read).
 fn read(path: &str) -> io::Result<(File, String)> {
     let mut f = File::open(path)?;
-    let mut text = String::with_capacity(8192);
-    f.read_to_string(&mut text)?;
+    let text = crate::smallfile::read_from(&mut f)?;
     Ok((f, text))
 }
 

@@ -2,7 +2,6 @@
 //! PID, and liveness checks by (pid, start time) for processes we only know
 //! from state.json.
 
-use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -115,7 +114,7 @@ pub fn wait_exit(pidfd: &OwnedFd, timeout: Duration) -> io::Result<bool> {
 /// Start time of `pid` in clock ticks since boot (/proc/PID/stat field 22)
 /// and its state letter.
 pub fn stat(pid: i32) -> Option<(u64, char)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text = crate::smallfile::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and parentheses: split after the last ')'.
     let after = &text[text.rfind(')')? + 2..];
     let fields: Vec<&str> = after.split(' ').collect();

@@ -32,12 +32,12 @@ pub(crate) fn has(dir: &Path, name: &str) -> bool {
 /// Reads control file `name` in `dir`.
 pub(crate) fn read(dir: &Path, name: &str) -> Result<String> {
     let path = dir.join(name);
-    fs::read_to_string(&path).map_err(|e| err(&path, format!("read: {e}")))
+    crate::smallfile::read_to_string(&path).map_err(|e| err(&path, format!("read: {e}")))
 }
 
 /// Reads control file `name` in `dir`, `None` when it is missing or unreadable.
 pub(crate) fn read_opt(dir: &Path, name: &str) -> Option<String> {
-    fs::read_to_string(dir.join(name)).ok()
+    crate::smallfile::read_to_string(dir.join(name)).ok()
 }
 
 /// Reads a single unsigned number; `max` reads as `u64::MAX`.

@@ -148,7 +148,8 @@ impl Cgroup {
         let requested = path::requested(cgroups_path, id, file)?;
         let host = host::current()?;
         let own = Path::new("/proc/self/cgroup");
-        let own = std::fs::read_to_string(own).map_err(|e| fs::err(own, format!("read: {e}")))?;
+        let own = crate::smallfile::read_to_string(own)
+            .map_err(|e| fs::err(own, format!("read: {e}")))?;
         Self::resolve_in(&host, &own, &requested, file)
     }
 
