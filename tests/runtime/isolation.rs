@@ -468,11 +468,18 @@ fn preserved_fds_reach_the_process_and_nothing_else_does() {
         &id,
     ]);
     let raw = file.as_raw_fd();
-    // SAFETY: dup2 in the child before exec; raw stays open in the parent.
+    // SAFETY: dup2/fcntl in the child before exec; raw stays open in the
+    // parent. When the file already is fd 3, dup2 would leave it
+    // close-on-exec, so clear the flag instead.
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(move || {
-            if libc::dup2(raw, 3) < 0 {
+            let r = if raw == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(raw, 3)
+            };
+            if r < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
