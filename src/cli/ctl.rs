@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Subcommand;
 
 use crate::ctl::protocol::{Request, DEFAULT_LOG_LINES};
+use crate::ctl::wait::{self, Goal};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,16 +32,39 @@ pub enum CtlCommand {
         lines: usize,
         service: String,
     },
-    /// Start a stopped or failed service.
-    Start { service: String },
-    /// Stop a service (it is not restarted).
-    Stop { service: String },
-    /// Stop a service and start it again.
-    Restart { service: String },
+    /// Start a stopped or failed service; wait until it is up.
+    Start {
+        service: String,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Stop a service (it is not restarted); wait until it is down.
+    Stop {
+        service: String,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Stop a service and start it again; wait until it is up.
+    Restart {
+        service: String,
+        #[command(flatten)]
+        wait: Wait,
+    },
     /// Shut the system down and reboot.
     Reboot,
     /// Shut the system down and power off.
     Poweroff,
+}
+
+/// How `start`, `stop` and `restart` wait, as `systemctl` does.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Wait {
+    /// Return once the init has the request, without waiting.
+    #[arg(long)]
+    no_block: bool,
+    /// Give up waiting after this many seconds (the service keeps going).
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
 }
 
 impl CtlCommand {
@@ -55,22 +80,46 @@ impl CtlCommand {
                 lines: *lines,
                 follow: *follow,
             },
-            CtlCommand::Start { service } => Request::Start {
+            CtlCommand::Start { service, .. } => Request::Start {
                 service: service.clone(),
             },
-            CtlCommand::Stop { service } => Request::Stop {
+            CtlCommand::Stop { service, .. } => Request::Stop {
                 service: service.clone(),
             },
-            CtlCommand::Restart { service } => Request::Restart {
+            CtlCommand::Restart { service, .. } => Request::Restart {
                 service: service.clone(),
             },
             CtlCommand::Reboot => Request::Reboot,
             CtlCommand::Poweroff => Request::Poweroff,
         }
     }
+
+    /// The service, goal and wait settings of a command that waits.
+    fn waits(&self) -> Option<(&str, Wait)> {
+        match self {
+            CtlCommand::Start { service, wait }
+            | CtlCommand::Stop { service, wait }
+            | CtlCommand::Restart { service, wait } => Some((service, *wait)),
+            _ => None,
+        }
+    }
 }
 
 pub fn run(a: &Args) -> anyhow::Result<ExitCode> {
+    let waiting = a.command.waits().filter(|(_, w)| !w.no_block);
+    // A restart is done when a new process runs: note the old one first.
+    let goal = match (&a.command, waiting) {
+        (_, None) => None,
+        (CtlCommand::Stop { .. }, Some(_)) => Some(Goal::Down),
+        (CtlCommand::Restart { service, .. }, Some(_)) => Some(Goal::UpAgain {
+            old_pid: wait::row(&a.socket, service)?.pid,
+        }),
+        (_, Some(_)) => Some(Goal::Up),
+    };
     crate::ctl::client::run(&a.socket, &a.command.request())?;
+    if let (Some(goal), Some((service, w))) = (goal, waiting) {
+        let state = wait::settle(&a.socket, service, goal, Duration::from_secs(w.timeout))?;
+        println!("{service} {state}");
+    }
     Ok(ExitCode::SUCCESS)
 }

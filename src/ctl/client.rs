@@ -38,6 +38,25 @@ pub fn run(socket: &Path, request: &Request) -> anyhow::Result<()> {
     bail!("the init closed the connection without an answer")
 }
 
+/// The status rows, for callers that wait on a service.
+pub fn services(socket: &Path) -> anyhow::Result<Vec<ServiceStatus>> {
+    let mut stream =
+        UnixStream::connect(socket).with_context(|| format!("connect to {}", socket.display()))?;
+    stream
+        .write_all(&protocol::to_line(&Request::Status))
+        .context("send the request")?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .context("read the answer")?;
+    let r: Response =
+        serde_json::from_str(&line).with_context(|| format!("bad answer {line:?}"))?;
+    if !r.ok {
+        bail!(r.error.unwrap_or_else(|| "failed".into()));
+    }
+    Ok(r.services.unwrap_or_default())
+}
+
 fn print(out: &mut impl Write, request: &Request, r: Response) -> anyhow::Result<()> {
     if !r.ok {
         return Err(anyhow!(r.error.unwrap_or_else(|| "failed".into())));

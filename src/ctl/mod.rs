@@ -4,6 +4,7 @@
 pub mod client;
 pub mod protocol;
 pub mod server;
+pub mod wait;
 
 /// Where PID 1 listens.
 pub const SOCKET: &str = "/run/corral/corral.sock";
