@@ -158,8 +158,10 @@ impl SeccompPlan {
             "/linux/seccomp/defaultErrnoRet",
         )?;
         let parsed = rules::parse(seccomp, file)?;
+        // Docker's and podman's profiles name the syscalls of every
+        // architecture; like runc, say so only at debug level.
         if !parsed.unknown.is_empty() {
-            tracing::warn!(
+            tracing::debug!(
                 arch = arch::NAME,
                 names = ?parsed.unknown,
                 "seccomp: skipping syscalls unknown on this architecture"
