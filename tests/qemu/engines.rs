@@ -394,6 +394,38 @@ fn engines_side_by_side_on_a_protected_system() {
     }
     assert_eq!(pid_of(&before, "console"), pid_of(&after, "console"));
 
+    // `corral ctl` stops and starts an engine like any other service; the
+    // other engine is untouched and the stopped one's data survives.
+    g.ok("corral ctl stop docker-ci", SECS(120));
+    let stopped = g.ok("corral ctl status", SECS(60));
+    assert_eq!(state(&stopped, "docker-ci"), "stopped", "{stopped}");
+    assert_eq!(state(&stopped, "docker"), "running", "{stopped}");
+    let (out, rc) = g.sh(
+        &format!("{CI} version --format '{{{{.Server.Version}}}}'"),
+        SECS(60),
+    );
+    assert_ne!(rc, 0, "docker-ci still answers: {out}");
+    let default_lists = g.ok("docker ps -a --format '{{.Names}}'", SECS(120));
+    assert!(default_lists.contains("writer"), "{default_lists}");
+    g.ok("corral ctl start docker-ci", SECS(120));
+    let restarted = Instant::now();
+    loop {
+        let (out, rc) = g.sh(
+            &format!("{CI} images --format '{{{{.Repository}}}}:{{{{.Tag}}}}'"),
+            SECS(120),
+        );
+        if rc == 0 {
+            assert!(out.contains("busybox:ci"), "{out}");
+            break;
+        }
+        assert!(
+            restarted.elapsed() < SECS(300),
+            "docker-ci did not come back: {out}"
+        );
+        g.ok("sleep 3", SECS(30));
+    }
+    eprintln!("docker-ci back after {:?}", restarted.elapsed());
+
     // Poweroff; the engines' data stayed on the disk.
     g.send("corral ctl poweroff\n");
     g.wait_seen("RB_POWER_OFF", SECS(180));
