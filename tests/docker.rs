@@ -110,53 +110,18 @@ impl Drop for Dockerd {
         let _ = self.child.kill();
         let _ = self.child.wait();
         // dockerd leaves its overlay and netns mounts under its roots.
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let root = self.dir.path().display().to_string();
-        let mut targets: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&root))
-            .collect();
-        targets.sort_by_key(|t| std::cmp::Reverse(t.len()));
-        for t in targets {
-            let _ = Command::new("umount").args(["-l", t]).status();
-        }
+        clients::unmount_below(self.dir.path());
     }
 }
 
 fn import_busybox(d: &Dockerd) {
-    let tar = d.dir.path().join("rootfs.tar");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(busybox_rootfs())
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let tar = clients::busybox_tarball(d.dir.path());
     d.ok(&["import", tar.to_str().unwrap(), "corral-busybox"]);
 }
 
-/// corral's own state.json (runc's has no init_start_time) for `id`.
+/// corral's own state.json for `id` under dockerd's exec root.
 fn corral_state_exists(d: &Dockerd, id: &str) -> bool {
-    let mut found = false;
-    let mut stack = vec![d.exec_root()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "state.json")
-                && p.parent().is_some_and(|d| d.ends_with(id))
-            {
-                found |= std::fs::read_to_string(&p)
-                    .unwrap_or_default()
-                    .contains("init_start_time");
-            }
-        }
-    }
-    found
+    clients::corral_state_exists(&d.exec_root(), id)
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::*;
@@ -102,52 +102,12 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
         // vfs leaves no mounts, but podman may keep its storage root's.
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let root = self.dir.path().display().to_string();
-        let mut targets: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&root))
-            .collect();
-        targets.sort_by_key(|t| std::cmp::Reverse(t.len()));
-        for t in targets {
-            let _ = Command::new("umount").args(["-l", t]).status();
-        }
+        clients::unmount_below(self.dir.path());
     }
-}
-
-/// corral's own state.json (it has init_start_time) for `id` under `dir`.
-fn corral_state_exists(dir: &Path, id: &str) -> bool {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() && !p.is_symlink() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "state.json")
-                && p.parent().is_some_and(|d| d.ends_with(id))
-                && std::fs::read_to_string(&p)
-                    .unwrap_or_default()
-                    .contains("init_start_time")
-            {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 fn import_busybox(p: &Podman) {
-    let tar = p.dir.path().join("rootfs.tar");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(busybox_rootfs())
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let tar = clients::busybox_tarball(p.dir.path());
     p.ok(&["import", tar.to_str().unwrap(), "localhost/corral-busybox"]);
 }
 
@@ -177,7 +137,7 @@ fn podman_runs_containers_with_corral() {
     ]);
     assert!(runtime.trim().ends_with("corral true"), "{runtime}");
     assert!(
-        corral_state_exists(&p.state_root(), id),
+        clients::corral_state_exists(&p.state_root(), id),
         "no corral state.json for {id} under {}",
         p.state_root().display()
     );
@@ -225,7 +185,7 @@ fn podman_runs_containers_with_corral() {
     assert_eq!(state.trim(), "exited 137");
     p.ok(&["rm", "p1"]);
     assert!(
-        !corral_state_exists(&p.state_root(), id),
+        !clients::corral_state_exists(&p.state_root(), id),
         "state of {id} left behind"
     );
     assert!(
