@@ -85,6 +85,7 @@ impl Action {
     }
 
     /// The same action with other data would tie with this one in the kernel.
+    #[cfg(test)]
     pub(super) fn ties_with(self, other: Action) -> bool {
         self != other && self.precedence() == other.precedence()
     }
@@ -103,7 +104,6 @@ impl Action {
     }
 
     /// The `SECCOMP_RET_*` value a filter returns for this action.
-    #[cfg(test)]
     pub(super) fn ret(self) -> u32 {
         u32::from(self.to_seccompiler())
     }

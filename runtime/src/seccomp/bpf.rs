@@ -1,13 +1,19 @@
-//! The few classic BPF instructions corral writes itself, and the
-//! conversion of seccompiler's instructions to `libc::sock_filter`.
+//! Classic BPF opcodes and `seccomp_data` offsets, and the prologue every
+//! program starts with.
 
 use super::arch;
 
 // Opcodes, see linux/bpf_common.h.
 /// `BPF_LD | BPF_W | BPF_ABS`: A = 32-bit word of seccomp_data at offset k.
 pub(super) const LD_W_ABS: u16 = 0x20;
+/// `BPF_ALU | BPF_AND | BPF_K`: A &= k.
+pub(super) const AND_K: u16 = 0x54;
+/// `BPF_JMP | BPF_JA`: pc += k.
+pub(super) const JA: u16 = 0x05;
 /// `BPF_JMP | BPF_JEQ | BPF_K`.
 pub(super) const JEQ_K: u16 = 0x15;
+/// `BPF_JMP | BPF_JGT | BPF_K`.
+pub(super) const JGT_K: u16 = 0x25;
 /// `BPF_JMP | BPF_JGE | BPF_K`.
 pub(super) const JGE_K: u16 = 0x35;
 /// `BPF_RET | BPF_K`.
@@ -17,6 +23,8 @@ pub(super) const RET_K: u16 = 0x06;
 pub(super) const OFFSET_NR: u32 = 0;
 /// `offsetof(struct seccomp_data, arch)`.
 pub(super) const OFFSET_ARCH: u32 = 4;
+/// `offsetof(struct seccomp_data, args)`: six 64-bit values.
+const OFFSET_ARGS: u32 = 16;
 
 /// `__X32_SYSCALL_BIT`: x32 syscalls arrive with `AUDIT_ARCH_X86_64` and
 /// this bit set in their number.
@@ -25,11 +33,14 @@ pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 /// The kernel's limit for one program (`BPF_MAXINSNS`).
 pub(super) const MAX_PROGRAM_LEN: usize = 4096;
 
-/// The kernel's limit over all the filters of a task (`MAX_INSNS_PER_PATH`,
-/// 256 KiB of instructions), each filter counting 4 more.
-pub(super) const MAX_TOTAL_LEN: usize = (1 << 18) / std::mem::size_of::<libc::sock_filter>();
+/// The offset of the high (`high`) or low 32-bit word of argument `index`.
+pub(super) fn arg_word(index: u8, high: bool) -> u32 {
+    // Little-endian: the low word comes first.
+    let second = high == cfg!(target_endian = "little");
+    OFFSET_ARGS + 8 * u32::from(index) + if second { 4 } else { 0 }
+}
 
-fn stmt(code: u16, k: u32) -> libc::sock_filter {
+pub(super) fn stmt(code: u16, k: u32) -> libc::sock_filter {
     libc::sock_filter {
         code,
         jt: 0,
@@ -38,55 +49,29 @@ fn stmt(code: u16, k: u32) -> libc::sock_filter {
     }
 }
 
-fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+pub(super) fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// Instructions that kill the process for x32 syscalls, and fall through
-/// otherwise. Empty where there is no such ABI.
+/// The start of every program: kill the process for a foreign
+/// architecture (seccompiler's check) and, on x86_64, for x32 syscalls;
+/// then load the syscall number.
 ///
-/// seccompiler only checks `seccomp_data.arch`, which x32 shares with
-/// x86_64; an x32 number never equals a native one, so without this an x32
-/// call would get each filter's mismatch action, which is ALLOW in all but
-/// the default filter (and in every filter when defaultAction is ALLOW).
-/// libseccomp adds the same check to its x86_64 filters.
-pub(super) fn x32_guard() -> Vec<libc::sock_filter> {
-    if cfg!(target_arch = "x86_64") {
-        vec![
-            stmt(LD_W_ABS, OFFSET_NR),
-            jump(JGE_K, X32_SYSCALL_BIT, 0, 1),
-            stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS),
-        ]
-    } else {
-        Vec::new()
-    }
-}
-
-/// A program that kills foreign-architecture and x32 syscalls and allows
-/// everything else: what a profile with nothing to refuse compiles to, so
-/// that compat ABIs are handled alike in every profile.
-pub(super) fn allow_native() -> Vec<libc::sock_filter> {
+/// x32 syscalls carry the x86_64 arch value, and an x32 number never
+/// equals a native one, so without the second check they would get the
+/// default action; libseccomp adds the same check to its x86_64 filters.
+pub(super) fn prologue() -> Vec<libc::sock_filter> {
     let mut p = vec![
         stmt(LD_W_ABS, OFFSET_ARCH),
         jump(JEQ_K, arch::AUDIT_ARCH, 1, 0),
         stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS),
+        stmt(LD_W_ABS, OFFSET_NR),
     ];
-    p.extend(x32_guard());
-    p.push(stmt(RET_K, libc::SECCOMP_RET_ALLOW));
+    if cfg!(target_arch = "x86_64") {
+        p.push(jump(JGE_K, X32_SYSCALL_BIT, 0, 1));
+        p.push(stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS));
+    }
     p
-}
-
-/// seccompiler's instructions as `libc::sock_filter`, field by field.
-pub(super) fn to_libc(program: &[seccompiler::sock_filter]) -> Vec<libc::sock_filter> {
-    program
-        .iter()
-        .map(|i| libc::sock_filter {
-            code: i.code,
-            jt: i.jt,
-            jf: i.jf,
-            k: i.k,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -94,23 +79,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conversion_keeps_every_field() {
-        let src = [seccompiler::sock_filter {
-            code: 0x15,
-            jt: 3,
-            jf: 7,
-            k: 0xdead_beef,
-        }];
-        let out = to_libc(&src);
-        assert_eq!(
-            (out[0].code, out[0].jt, out[0].jf, out[0].k),
-            (0x15, 3, 7, 0xdead_beef)
-        );
+    fn limits_are_the_kernels() {
+        assert_eq!(MAX_PROGRAM_LEN, libc::BPF_MAXINSNS as usize);
     }
 
     #[test]
-    fn limits_are_the_kernels() {
-        assert_eq!(MAX_PROGRAM_LEN, libc::BPF_MAXINSNS as usize);
-        assert_eq!(MAX_TOTAL_LEN, 32768);
+    fn argument_words_follow_the_struct_layout() {
+        let data = super::super::vm::SeccompData::native(0, &[0, 0, 0x1111_2222_3333_4444]);
+        let bytes = data.bytes();
+        let word = |off: u32| {
+            let at = off as usize;
+            u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
+        };
+        assert_eq!(word(arg_word(2, true)), 0x1111_2222);
+        assert_eq!(word(arg_word(2, false)), 0x3333_4444);
     }
 }

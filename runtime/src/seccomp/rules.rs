@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArg, LinuxSeccompOperator};
+#[cfg(test)]
 use seccompiler::{BackendError, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition};
 
 use super::action::Action;
@@ -34,7 +35,9 @@ pub(super) struct Cond {
 }
 
 impl Cond {
-    /// Whether argument value `arg` satisfies the condition.
+    /// Whether argument value `arg` satisfies the condition: the meaning
+    /// the compiled compares are tested against.
+    #[cfg(test)]
     pub(super) fn holds(&self, arg: u64) -> bool {
         match self.op {
             Op::Ne => arg != self.value,
@@ -49,7 +52,8 @@ impl Cond {
         }
     }
 
-    /// seccompiler's form of the condition.
+    /// seccompiler's form of the condition (for the reference in `stack`).
+    #[cfg(test)]
     pub(super) fn to_seccompiler(self) -> std::result::Result<SeccompCondition, BackendError> {
         let op = match self.op {
             Op::Ne => SeccompCmpOp::Ne,

@@ -1,4 +1,6 @@
-//! Splits a profile into stacked single-action filters.
+//! The former compilation: a profile split into stacked single-action
+//! filters compiled by seccompiler. Test-only: it is the reference the
+//! single program of `program` is checked against (`tests/equivalence.rs`).
 //!
 //! seccompiler's `SeccompFilter` has one match action and one mismatch
 //! action, while a profile mixes actions. The kernel runs every installed
@@ -6,7 +8,7 @@
 //! [`Action::precedence`]). So, with `M` the set of actions of the entries
 //! that match a call and `d` the default action, a profile means:
 //! "`d` if `M` is empty, else the action of highest precedence in `M`", and
-//! it is built from:
+//! it was built from:
 //!
 //! - one filter per distinct non-ALLOW action `a`: match its entries → `a`,
 //!   otherwise ALLOW. It yields `a` exactly when `a ∈ M`;
@@ -23,27 +25,22 @@
 //! the most recently installed filter first; only ERRNO and TRACE with
 //! different data can tie. The filters of actions are installed in reverse
 //! order of their first entry, so the action whose first entry comes first
-//! wins (libseccomp leaves overlapping entries undefined). The default
-//! filter never ties: it yields `d` only when no entry matches, or for a
-//! syscall left out above, which is only done when no entry of that
-//! syscall has a tying action.
+//! wins. The default filter never ties: it yields `d` only when no entry
+//! matches, or for a syscall left out above, which is only done when no
+//! entry of that syscall has a tying action.
 //!
-//! Installation: each filter is installed by a seccomp(2) call that the
+//! Installation: each filter was installed by a seccomp(2) call that the
 //! filters already installed check. The one filter that may refuse that
-//! call (usually the default filter, when the profile does not allow
-//! seccomp) is installed last, which can override the tie order for its
-//! action; a profile where two filters may refuse it is an error.
-//!
-//! Cost: since Linux 5.11 the kernel caches, per syscall number, "every
-//! filter allows it whatever the arguments" and then runs no filter at
-//! all, so the syscalls a profile allows unconditionally cost nothing
-//! however many filters are stacked.
+//! call was installed last ([`order_for_install`]), which could override
+//! the tie order for its action; a profile where two filters may refuse it
+//! was an error. One program has none of these constraints.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use seccompiler::{BackendError, BpfProgram, SeccompFilter, SeccompRule, TargetArch};
 
 use super::action::Action;
+use super::bpf::{JEQ_K, JGE_K, LD_W_ABS, OFFSET_ARCH, OFFSET_NR, RET_K, X32_SYSCALL_BIT};
 use super::rules::{Cond, Rule};
 
 /// Which calls of one syscall a filter matches.
@@ -239,6 +236,93 @@ pub(super) fn order_for_install(
         }
         _ => Err(blockers.len()),
     }
+}
+
+/// The programs the former code installed, in installation order: the
+/// filters of [`plan`] (reordered by [`order_for_install`] when
+/// `reorder`), the first one guarded against x32 syscalls; one guard
+/// program when there is no filter.
+pub(super) fn programs(
+    default: Action,
+    rules: &[Rule],
+    reorder: bool,
+) -> Result<Vec<Vec<libc::sock_filter>>, String> {
+    let mut filters = plan(default, rules);
+    if reorder {
+        let seccomp = super::arch::syscall_number("seccomp");
+        order_for_install(&mut filters, seccomp, 0).map_err(|n| format!("{n} blockers"))?;
+    }
+    let target = super::arch::target().ok_or("no target")?;
+    let mut programs = Vec::with_capacity(filters.len().max(1));
+    for f in &filters {
+        programs.push(to_libc(&f.compile(target).map_err(|e| e.to_string())?));
+    }
+    match programs.first_mut() {
+        Some(first) => {
+            let mut guarded = x32_guard();
+            guarded.append(first);
+            *first = guarded;
+        }
+        None => programs.push(allow_native()),
+    }
+    Ok(programs)
+}
+
+fn stmt(code: u16, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+/// Kills the process for x32 syscalls, falls through otherwise.
+fn x32_guard() -> Vec<libc::sock_filter> {
+    if cfg!(target_arch = "x86_64") {
+        vec![
+            stmt(LD_W_ABS, OFFSET_NR),
+            libc::sock_filter {
+                code: JGE_K,
+                jt: 0,
+                jf: 1,
+                k: X32_SYSCALL_BIT,
+            },
+            stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Kills foreign-architecture and x32 syscalls, allows everything else.
+fn allow_native() -> Vec<libc::sock_filter> {
+    let mut p = vec![
+        stmt(LD_W_ABS, OFFSET_ARCH),
+        libc::sock_filter {
+            code: JEQ_K,
+            jt: 1,
+            jf: 0,
+            k: super::arch::AUDIT_ARCH,
+        },
+        stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS),
+    ];
+    p.extend(x32_guard());
+    p.push(stmt(RET_K, libc::SECCOMP_RET_ALLOW));
+    p
+}
+
+/// seccompiler's instructions as `libc::sock_filter`, field by field.
+fn to_libc(program: &[seccompiler::sock_filter]) -> Vec<libc::sock_filter> {
+    program
+        .iter()
+        .map(|i| libc::sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,16 +1,9 @@
 //! A tiny classic-BPF interpreter for seccomp programs, for the tests:
 //! it runs the generated programs and stacks the results like the kernel.
 
-use super::bpf::{JEQ_K, JGE_K, LD_W_ABS, RET_K};
+use super::bpf::{AND_K as ALU_AND_K, JA, JEQ_K, JGE_K, JGT_K, LD_W_ABS, RET_K};
 
-// The other opcodes seccompiler emits, see linux/bpf_common.h.
-/// `BPF_ALU | BPF_AND | BPF_K`.
-const ALU_AND_K: u16 = 0x54;
-/// `BPF_JMP | BPF_JA`: pc += k.
-const JA: u16 = 0x05;
-/// `BPF_JMP | BPF_JGT | BPF_K`.
-const JGT_K: u16 = 0x25;
-/// `BPF_JMP | BPF_JSET | BPF_K`.
+/// `BPF_JMP | BPF_JSET | BPF_K`, which seccompiler may emit.
 const JSET_K: u16 = 0x45;
 
 /// `struct seccomp_data`.
@@ -36,7 +29,7 @@ impl SeccompData {
     }
 
     /// The struct as the kernel lays it out (native endianness).
-    fn bytes(&self) -> [u8; 64] {
+    pub(super) fn bytes(&self) -> [u8; 64] {
         let mut b = [0u8; 64];
         b[0..4].copy_from_slice(&self.nr.to_ne_bytes());
         b[4..8].copy_from_slice(&self.arch.to_ne_bytes());
