@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
+use std::fmt::Write as _;
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
@@ -213,9 +214,57 @@ pub fn run<S: Syscalls>(sys: &S, plan: &ChildPlan) -> ChildError {
 pub fn main(plan: &ChildPlan) -> ! {
     let sys = crate::syscall::Linux;
     let err = run(&sys, plan);
-    let _ = sync::child_send(&sys, plan.sync_fd, err.message());
+    // Block signals again: after start nobody reads the sync socket, and
+    // the write must fail with EPIPE rather than die of SIGPIPE.
+    let _ = sys.reset_signals(&full_sigset());
+    if sync::child_send(&sys, plan.sync_fd, err.message()).is_err() {
+        // Nobody listens after start: tell the container's stderr.
+        report_to_stderr(&sys, &err);
+    }
     // SAFETY: _exit is async-signal-safe and never returns.
     unsafe { libc::_exit(127) }
+}
+
+/// One line on fd 2, formatted on the stack (no allocation in the child).
+fn report_to_stderr<S: Syscalls>(sys: &S, err: &ChildError) {
+    let mut line = StackLine::default();
+    let _ = writeln!(
+        line,
+        "corral: container process: {:?} failed: {}",
+        err.step,
+        err.errno.desc()
+    );
+    let _ = sys.write(2, line.as_bytes());
+}
+
+/// A fixed buffer that `write!` fills and silently truncates.
+struct StackLine {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl Default for StackLine {
+    fn default() -> Self {
+        StackLine {
+            buf: [0; 160],
+            len: 0,
+        }
+    }
+}
+
+impl StackLine {
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackLine {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
 }
 
 fn setup<S: Syscalls>(sys: &S, p: &ChildPlan) -> Result<Infallible, ChildError> {
@@ -248,6 +297,10 @@ fn setup<S: Syscalls>(sys: &S, p: &ChildPlan) -> Result<Infallible, ChildError> 
     if let Some(t) = &p.terminal {
         terminal::setup(sys, t).step(Step::Console)?;
     }
+    // Before any seccomp filter: a profile need not allow close_range or
+    // fcntl (the OCI validation suite's does not). Our own fds stay usable
+    // until execve.
+    release_fds(sys, p)?;
     let exe = become_process(sys, p)?;
     sync::child_send(sys, p.sync_fd, Message::new(Kind::Ready)).step(Step::Ready)?;
     if let Some(fd) = p.start_barrier {
@@ -256,7 +309,6 @@ fn setup<S: Syscalls>(sys: &S, p: &ChildPlan) -> Result<Infallible, ChildError> 
     if p.process.no_new_privileges {
         install_seccomp(sys, p)?;
     }
-    release_fds(sys, p)?;
     sys.reset_signals(&empty_sigset()).step(Step::Exec)?;
     Err(ChildError::new(
         Step::Exec,
@@ -507,6 +559,7 @@ mod tests {
         let order = [
             at("read 7"),          // wait for the parent's go
             at("sethostname box"), // namespaces configured
+            at("cloexec_from 3"),  // no runtime fd leaks; before any filter
             at(&format!("prctl {}", libc::PR_CAPBSET_DROP)),
             at("setresuid 1000"), // identity after the bounding set
             at("capset"),         // capabilities after the uid change
@@ -515,7 +568,6 @@ mod tests {
             at("write 7"),             // Ready
             at("read 8"),              // the start barrier
             at("seccomp"),             // filter as late as possible
-            at("cloexec_from 3"),      // no runtime fd leaks
             at("execve /bin/sh"),
         ];
         assert!(
@@ -555,6 +607,20 @@ mod tests {
         assert!(sys.position("clear_cloexec 3").is_some());
         assert!(sys.position("clear_cloexec 4").is_some());
         assert!(sys.position("cloexec_from 5").is_some());
+    }
+
+    #[test]
+    fn a_late_failure_is_one_line_and_long_text_is_cut() {
+        let mut line = StackLine::default();
+        let err = ChildError::at(Step::Seccomp, 0, Errno::EINVAL);
+        writeln!(line, "corral: {:?} failed: {}", err.step, err.errno.desc()).unwrap();
+        assert_eq!(
+            line.as_bytes(),
+            b"corral: Seccomp failed: Invalid argument\n"
+        );
+        let mut long = StackLine::default();
+        write!(long, "{}", "x".repeat(500)).unwrap();
+        assert_eq!(long.as_bytes().len(), 160);
     }
 
     #[test]

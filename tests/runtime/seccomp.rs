@@ -82,6 +82,60 @@ fn ordinary_tools_work_under_the_default_profile() {
     }
 }
 
+/// A profile need not allow what the runtime itself does between its
+/// filter and execve: the OCI validation suite's profile (from before
+/// close_range) has no close_range and no fcntl. With and without
+/// no_new_privs (the filter goes in at different points).
+#[test]
+fn a_profile_without_close_range_or_fcntl_still_runs_the_process() {
+    if !privileged() {
+        return;
+    }
+    let rt = Runtime::new();
+    for no_new_privs in [true, false] {
+        let mut bundle = Bundle::new(&["sh", "-c", "echo ran-$((6*7))"]);
+        bundle.config["process"]["noNewPrivileges"] = json!(no_new_privs);
+        for rule in bundle.config["linux"]["seccomp"]["syscalls"]
+            .as_array_mut()
+            .unwrap()
+        {
+            let names = rule["names"].as_array_mut().unwrap();
+            names.retain(|n| n != "close_range" && n != "fcntl");
+        }
+        bundle.save();
+        let (code, out, err) = rt.run_bundle(&bundle, &unique("noclose"));
+        assert_eq!(code, 0, "no_new_privs={no_new_privs}: {out}{err}");
+        assert_eq!(out.trim(), "ran-42", "no_new_privs={no_new_privs}");
+    }
+}
+
+/// A step that fails after `start` (nobody listens on the sync channel
+/// any more) is still reported: one line on the container's stderr.
+#[test]
+fn a_failure_after_start_is_told_on_the_container_stderr() {
+    if !privileged() {
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["sh", "-c", "echo never"]);
+    bundle.config["process"]["noNewPrivileges"] = json!(true);
+    for rule in bundle.config["linux"]["seccomp"]["syscalls"]
+        .as_array_mut()
+        .unwrap()
+    {
+        let names = rule["names"].as_array_mut().unwrap();
+        names.retain(|n| n != "rt_sigprocmask");
+    }
+    bundle.save();
+    let (code, out, err) = rt.run_bundle(&bundle, &unique("late"));
+    assert_eq!(code, 127, "{out}{err}");
+    assert!(!out.contains("never"), "{out}");
+    assert!(
+        err.contains("corral: container process: Exec failed: Operation not permitted"),
+        "{err}"
+    );
+}
+
 #[test]
 fn argument_condition_is_enforced_exactly() {
     if !privileged() {
