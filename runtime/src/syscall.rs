@@ -477,7 +477,12 @@ impl Syscalls for Linux {
             unsafe { libc::signal(sig, libc::SIG_DFL) };
         }
         // SAFETY: mask is a valid sigset; the old mask is not wanted.
-        check(unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) })
+        let ret = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
+        // pthread_sigmask returns the error number itself, not -1.
+        match ret {
+            0 => Ok(()),
+            e => Err(Errno::from_raw(e)),
+        }
     }
 
     fn seccomp_filter(&self, filter: &[libc::sock_filter], flags: c_ulong) -> SysResult<()> {

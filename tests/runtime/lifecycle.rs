@@ -254,3 +254,26 @@ fn runs_a_bundle_made_by_runc_spec() {
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     rt.assert_nothing_left(&id, dir.path());
 }
+
+/// execve itself fails after `start` (a script without `#!`: ENOEXEC):
+/// the exit status is 127 and the container's stderr says why.
+#[test]
+fn an_exec_failure_after_start_is_reported() {
+    if !privileged() {
+        return;
+    }
+    let name = unique("noshebang");
+    let script = busybox_rootfs().join(&name);
+    std::fs::write(&script, "echo never\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rt = Runtime::new();
+    let target = format!("/{name}");
+    let bundle = Bundle::new(&[target.as_str()]);
+    let (code, out, err) = rt.run_bundle(&bundle, &unique("enoexec"));
+    std::fs::remove_file(&script).unwrap();
+    assert_eq!(code, 127, "{out}{err}");
+    assert!(
+        err.contains("corral: container process: Exec failed: Exec format error"),
+        "{err}"
+    );
+}
