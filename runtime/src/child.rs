@@ -190,7 +190,7 @@ pub struct ChildPlan {
     pub caps: Option<CapPlan>,
     pub user: UserPlan,
     /// setgroups is refused in a user namespace whose gid map was written
-    /// after "deny"; we write maps as root, so it is allowed.
+    /// after "deny" (as a rootless runtime must); as root it is allowed.
     pub can_setgroups: bool,
     pub seccomp: Option<SeccompPlan>,
     pub process: ProcessPlan,
@@ -199,6 +199,11 @@ pub struct ChildPlan {
     pub start_barrier: Option<RawFd>,
     /// Number of fds after stdio passed through to the process.
     pub preserve_fds: u32,
+    /// Rootless with a new user namespace: the parent, not root, writes
+    /// our id maps, which it can only open while we are dumpable, so clone
+    /// left us dumpable; we clear it at the parent's go, before anything
+    /// of the container runs.
+    pub dumpable_until_go: bool,
 }
 
 /// Runs the sequence; returns only on failure (execve does not return).
@@ -276,6 +281,10 @@ fn setup<S: Syscalls>(sys: &S, p: &ChildPlan) -> Result<Infallible, ChildError> 
         }
     }
     sync::child_expect(sys, p.sync_fd, Kind::Go).step(Step::WaitParent)?;
+    if p.dumpable_until_go {
+        sys.prctl(libc::PR_SET_DUMPABLE, 0, 0)
+            .step(Step::WaitParent)?;
+    }
     enter_namespaces(sys, p)?;
     if let Some(fd) = p.exec_root {
         sys.fchdir(fd).step(Step::JoinNamespace)?;
@@ -524,6 +533,7 @@ mod tests {
                 ..Default::default()
             },
             can_setgroups: true,
+            dumpable_until_go: false,
             seccomp: Some(SeccompPlan {
                 programs: vec![vec![libc::sock_filter {
                     code: 6,

@@ -36,12 +36,19 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// Forks with `ns_flags` (CLONE_NEW*) and, when given, straight into the
 /// cgroup v2 directory `cgroup_fd`. All signals are blocked around the call
 /// so no handler of the caller runs in the child before it resets them.
+/// The child starts non-dumpable unless `dumpable` (a rootless parent must
+/// open its /proc files to write the id maps; the child then clears the
+/// flag itself).
 ///
 /// # Safety
 /// The child shares nothing with the caller's threads: it must only make
 /// async-signal-safe calls (no allocation, no locks) and must end with
 /// execve or `_exit`, never returning into the caller's code paths.
-pub unsafe fn clone3(ns_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Forked> {
+pub unsafe fn clone3(
+    ns_flags: u64,
+    cgroup_fd: Option<RawFd>,
+    dumpable: bool,
+) -> io::Result<Forked> {
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
         flags: ns_flags | CLONE_PIDFD,
@@ -57,7 +64,7 @@ pub unsafe fn clone3(ns_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Fork
     // Until the child execs, its /proc/PID/exe is this binary: keep it
     // non-dumpable so no process in the container's pid namespace can open
     // it (the CVE-2019-5736 class). execve makes the new image dumpable.
-    let undumpable = Undumpable::enter();
+    let undumpable = (!dumpable).then(Undumpable::enter);
     // SAFETY: args is a valid clone_args of the size passed; no stack is
     // given, so the child continues on a copy of this stack like fork().
     let ret = unsafe {

@@ -71,6 +71,11 @@ pub fn write_id_maps(pid: i32, linux: &Linux) -> Result<()> {
         fs::write(&path, text).map_err(|e| Error::io(format!("write {path}"), e))
     };
     write("uid_map", &uid)?;
+    if !nix::unistd::geteuid().is_root() {
+        // user_namespaces(7): without CAP_SETGID in the parent namespace,
+        // a gid map may only be written once setgroups is denied.
+        write("setgroups", "deny")?;
+    }
     write("gid_map", &gid)
 }
 

@@ -165,7 +165,7 @@ fn spawn(root: &Path, config: Option<&Path>, cgroup: &Cgroup) -> anyhow::Result<
         .map(OwnedFd::from);
     // SAFETY: the child only runs `child`, which makes async-signal-safe
     // system calls over memory prepared here and ends in execveat or _exit.
-    let forked = unsafe { clone3(NAMESPACES, into.as_ref().map(AsRawFd::as_raw_fd)) }
+    let forked = unsafe { clone3(NAMESPACES, into.as_ref().map(AsRawFd::as_raw_fd), false) }
         .context("clone the sandbox's init (needs root)")?;
     match forked {
         Forked::Child => child(go_read.as_raw_fd(), plan.exe.as_raw_fd(), &argv, &envp),

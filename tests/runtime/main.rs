@@ -14,4 +14,5 @@ mod isolation;
 mod lifecycle;
 mod limits;
 mod races;
+mod rootless;
 mod seccomp;

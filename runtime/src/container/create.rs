@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::{LinuxNamespaceType, LinuxResources};
 
 use super::describe;
 use super::plan::{self, PlanInputs, PlanLabels};
@@ -114,10 +114,23 @@ fn create_impl(bundle: &Bundle, opts: CreateOptions, own_cgroup: bool) -> Result
         .linux()
         .as_ref()
         .and_then(|l| l.resources().as_ref());
-    if let Some(cgroup) = &cgroup {
-        cgroup.create(resources, file)?;
-        undo.cgroup = Some(cgroup.clone());
-    }
+    let cgroup = match cgroup {
+        Some(cg) => match cg.create(resources, file) {
+            Ok(()) => {
+                undo.cgroup = Some(cg.clone());
+                Some(cg)
+            }
+            Err(e) if rootless_without_limits(resources) => {
+                // As runc: a rootless container that asks for no limits
+                // runs in the caller's cgroups when it may not make its own.
+                tracing::debug!(error = %e, "rootless: no cgroup of its own");
+                state.cgroup = None;
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
 
     let fifo_path = dir.make_fifo()?;
     let barrier = open_barrier(&fifo_path)?;
@@ -171,6 +184,19 @@ fn create_impl(bundle: &Bundle, opts: CreateOptions, own_cgroup: bool) -> Result
         },
         pidfd,
     })
+}
+
+/// Whether a failed cgroup may be skipped: the caller is not root and the
+/// config sets no resource limit. Device rules do not count: a user
+/// namespace cannot make device nodes anyway, and rootless runc ignores
+/// them too.
+fn rootless_without_limits(resources: Option<&LinuxResources>) -> bool {
+    let no_limits = |r: &LinuxResources| {
+        let mut r = r.clone();
+        r.set_devices(None);
+        r == LinuxResources::default()
+    };
+    !nix::unistd::geteuid().is_root() && resources.is_none_or(no_limits)
 }
 
 fn initial_state(bundle: &Bundle, id: &str, cgroup: Option<&Cgroup>, no_pivot: bool) -> State {
@@ -250,7 +276,13 @@ fn spawn(plan: &ChildPlan, cgroup_fd: Option<RawFd>) -> Result<(i32, OwnedFd)> {
         .transpose()?;
     // SAFETY: the child branch only runs child::main, which makes raw
     // system calls over the prepared plan and ends in execve or _exit.
-    match unsafe { clone::clone3(plan.namespaces.clone_flags, cgroup_fd) } {
+    match unsafe {
+        clone::clone3(
+            plan.namespaces.clone_flags,
+            cgroup_fd,
+            plan.dumpable_until_go,
+        )
+    } {
         Ok(Forked::Child) => child::main(plan),
         Ok(Forked::Parent { pid, pidfd }) => Ok((pid, pidfd)),
         Err(e) => Err(Error::io("clone3", e)),

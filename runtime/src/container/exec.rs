@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::plan::PlanLabels;
 use super::{describe, Container};
@@ -51,6 +51,16 @@ impl Container {
         if !matches!(status, Status::Running | Status::Created) {
             return Err(self.wrong_state("exec in", status));
         }
+        let types = self.namespace_types();
+        if types.contains(&LinuxNamespaceType::User) && !nix::unistd::geteuid().is_root() {
+            // Joining its pid namespace needs CAP_SYS_ADMIN in the user
+            // namespace that owns it, which a non-root caller only gets by
+            // entering it first (runc's double fork); not done yet.
+            return Err(Error::InvalidArgument(format!(
+                "exec in container {}: exec into a rootless container is not supported yet",
+                self.state.id
+            )));
+        }
         let spec = self.dir.load_config()?;
         let file = self.dir.config_path();
         let seccomp = spec
@@ -59,7 +69,7 @@ impl Container {
             .and_then(|l| l.seccomp().as_ref())
             .map(|s| SeccompPlan::prepare(s, &file))
             .transpose()?;
-        let namespaces = NamespacePlan::join_container(self.state.pid, &self.namespace_types())?;
+        let namespaces = NamespacePlan::join_container(self.state.pid, &types)?;
         let exec_root = if self.state.no_pivot {
             Some(OwnedFd::from(
                 File::open(format!("/proc/{}/root", self.state.pid))
@@ -117,7 +127,9 @@ impl Container {
                 .map(|c| CapPlan::prepare(c, &file))
                 .transpose()?,
             user: UserPlan::prepare(process.user()),
-            can_setgroups: true,
+            // A rootless container's user namespace denies setgroups.
+            can_setgroups: nix::unistd::geteuid().is_root(),
+            dumpable_until_go: false,
             seccomp,
             process: process_plan,
             start_barrier: None,
@@ -193,7 +205,7 @@ fn spawn(plan: &ChildPlan) -> Result<(i32, OwnedFd)> {
         .transpose()?;
     // SAFETY: the child branch only runs child::main, which makes raw
     // system calls over the prepared plan and ends in execve or _exit.
-    match unsafe { clone::clone3(0, None) } {
+    match unsafe { clone::clone3(0, None, false) } {
         Ok(Forked::Child) => child::main(plan),
         Ok(Forked::Parent { pid, pidfd }) => Ok((pid, pidfd)),
         Err(e) => Err(Error::io("clone3", e)),

@@ -105,6 +105,7 @@ pub fn build(bundle: &Bundle, inputs: &PlanInputs<'_>) -> Result<(ChildPlan, Pla
     labels.rlimits = rl.iter().map(|r| format!("{:?}", r.typ())).collect();
     let sysctl = sysctl_writes(spec, &mut labels);
     labels.selinux_label = process.selinux_label().clone().unwrap_or_default();
+    let rootful = nix::unistd::geteuid().is_root();
     let plan = ChildPlan {
         sync_fd: -1,
         parent_sync_fd: -1,
@@ -129,7 +130,9 @@ pub fn build(bundle: &Bundle, inputs: &PlanInputs<'_>) -> Result<(ChildPlan, Pla
         rlimits: rlimits::prepare(&rl),
         caps,
         user: UserPlan::prepare(process.user()),
-        can_setgroups: true,
+        // Not root: the gid map is written after "deny" to setgroups.
+        can_setgroups: rootful,
+        dumpable_until_go: !rootful && namespaces.new_user,
         seccomp,
         process: process_plan,
         start_barrier: None,
