@@ -82,6 +82,24 @@ pub fn run_all(
     Ok(())
 }
 
+/// Runs every hook of `kind` in order, each whatever the previous one did:
+/// for poststart and poststop, where the runtime-spec wants a failed hook
+/// logged as a warning and the remaining hooks run.
+pub fn run_all_warn(
+    kind: HookKind,
+    hooks: Option<&Hooks>,
+    state_json: &[u8],
+    place: &Place<'_>,
+    id: &str,
+) {
+    let Some(hooks) = hooks else { return };
+    for hook in kind.list(hooks) {
+        if let Err(e) = run_one(kind, hook, state_json, place) {
+            tracing::warn!(id, error = %e, "{} hook failed", kind.name());
+        }
+    }
+}
+
 fn run_one(kind: HookKind, hook: &Hook, state_json: &[u8], place: &Place<'_>) -> Result<()> {
     let path = hook.path().display().to_string();
     let fail = |message: String| Error::Hook {

@@ -121,3 +121,30 @@ fn hook_timeout_is_enforced() {
     assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
     rt.assert_nothing_left(&id, bundle.path());
 }
+
+/// runtime-spec: a failing poststart or poststop hook is a warning; the
+/// remaining hooks still run and the lifecycle goes on.
+#[test]
+fn a_failing_poststart_or_poststop_hook_does_not_stop_the_others() {
+    if !privileged() {
+        return;
+    }
+    let rt = Runtime::new();
+    let logs = TempDir::new("hooklog");
+    let dir = logs.path().display().to_string();
+    let fail = json!({"path": "/bin/false"});
+    let mut bundle = Bundle::new(&["true"]);
+    bundle.config["hooks"] = json!({
+        "poststart": [fail.clone(), hook(&dir, "poststart")],
+        "poststop": [fail, hook(&dir, "poststop")]
+    });
+    bundle.save();
+    let id = unique("hookfail");
+    let (code, _, err) = rt.run_bundle(&bundle, &id);
+    assert_eq!(code, 0, "{err}");
+    let order = std::fs::read_to_string(logs.path().join("order")).unwrap_or_default();
+    assert!(order.contains("poststart"), "{order:?} {err}");
+    assert!(order.contains("poststop"), "{order:?} {err}");
+    assert!(err.contains("poststart hook /bin/false"), "{err}");
+    rt.assert_nothing_left(&id, bundle.path());
+}

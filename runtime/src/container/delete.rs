@@ -33,14 +33,13 @@ impl Container {
         // Best effort, as the hooks themselves: an unreadable config runs none.
         let config_hooks = self.config_hooks().ok().flatten();
         let json = self.oci_state_json(Status::Stopped);
-        if let Err(e) = hooks::run_all(
+        hooks::run_all_warn(
             HookKind::Poststop,
             config_hooks.as_ref(),
             &json,
             &Place::Runtime,
-        ) {
-            tracing::warn!(id = %self.state.id, error = %e, "poststop hook failed");
-        }
+            &self.state.id,
+        );
         self.dir.remove()
     }
 

@@ -37,9 +37,13 @@ impl Container {
         // the last lifecycle write, Created, to save a write per start.
         self.state.status = Status::Running;
         let json = self.oci_state_json(Status::Running);
-        if let Err(e) = hooks::run_all(HookKind::Poststart, hooks, &json, &Place::Runtime) {
-            tracing::warn!(id = %self.state.id, error = %e, "poststart hook failed");
-        }
+        hooks::run_all_warn(
+            HookKind::Poststart,
+            hooks,
+            &json,
+            &Place::Runtime,
+            &self.state.id,
+        );
         Ok(())
     }
 
