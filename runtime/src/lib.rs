@@ -23,6 +23,7 @@ pub mod id;
 pub mod mounts;
 mod mounttable;
 pub mod namespaces;
+mod nested_spawn;
 pub mod pidfd;
 pub mod process;
 pub mod procfd;

@@ -1,6 +1,7 @@
 //! Rootless: an unprivileged user (uid 65534) runs containers from a
 //! `corral spec --rootless` config: a user namespace mapping only itself,
-//! no cgroup of its own (it may not make one), the same lifecycle verbs.
+//! no cgroup of its own (it may not make one), the same lifecycle verbs,
+//! exec included.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -96,7 +97,7 @@ fn an_unprivileged_user_runs_a_container_in_its_own_user_namespace() {
 }
 
 #[test]
-fn rootless_lifecycle_and_what_it_refuses() {
+fn rootless_lifecycle_exec_and_what_it_refuses() {
     if !privileged() {
         return;
     }
@@ -122,13 +123,21 @@ fn rootless_lifecycle_and_what_it_refuses() {
         Some("65534"),
         "the host sees the user: {uid_line}"
     );
-    // exec cannot join the pid namespace yet: one clear line.
-    let out = r.corral(&["exec", &id, "true"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("exec into a rootless container is not supported yet"),
-        "{}",
-        stderr(&out)
+    // exec reaches the container's pid namespace through its user
+    // namespace (a double fork) and reports the process's exit status.
+    let out = r.corral(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "id -u; tr '\\0' ' ' < /proc/1/cmdline; echo; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        ["0", "sleep 100 "],
+        "in the container's user and pid namespaces: {text}"
     );
     assert!(r.corral(&["kill", &id, "KILL"]).status.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

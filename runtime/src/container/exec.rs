@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use oci_spec::runtime::Process;
 
 use super::plan::PlanLabels;
 use super::{describe, Container};
@@ -15,6 +15,7 @@ use crate::child::{self, ChildError, ChildPlan, Step};
 use crate::clone::{self, Forked};
 use crate::error::{Error, Result};
 use crate::namespaces::{NamespacePlan, PidForChildren};
+use crate::nested_spawn;
 use crate::pidfd;
 use crate::process::ProcessPlan;
 use crate::rlimits;
@@ -52,15 +53,6 @@ impl Container {
             return Err(self.wrong_state("exec in", status));
         }
         let types = self.namespace_types();
-        if types.contains(&LinuxNamespaceType::User) && !nix::unistd::geteuid().is_root() {
-            // Joining its pid namespace needs CAP_SYS_ADMIN in the user
-            // namespace that owns it, which a non-root caller only gets by
-            // entering it first (runc's double fork); not done yet.
-            return Err(Error::InvalidArgument(format!(
-                "exec in container {}: exec into a rootless container is not supported yet",
-                self.state.id
-            )));
-        }
         let spec = self.dir.load_config()?;
         let file = self.dir.config_path();
         let seccomp = spec
@@ -135,7 +127,7 @@ impl Container {
             start_barrier: None,
             preserve_fds: opts.preserve_fds,
         };
-        let (pid, pidfd) = spawn(&plan)?;
+        let (plan, pid, pidfd) = spawn(plan_for_caller(plan))?;
         drop(child_end);
         let channel = ParentChannel::new(parent_end);
         let result = self.finish(&channel, pid, &plan, &labels);
@@ -194,9 +186,52 @@ impl Container {
     }
 }
 
+/// How the exec child gets into the container's pid namespace.
+enum Route {
+    /// The caller may join it (root): around one clone.
+    Direct(ChildPlan),
+    /// Not root, and a user namespace owns it: through an intermediate
+    /// that enters the user namespace first (nested_spawn.rs). The user
+    /// join is taken out of the plan: the process inherits it.
+    ThroughUserNs(ChildPlan, OwnedFd),
+}
+
+fn plan_for_caller(mut plan: ChildPlan) -> Route {
+    let user = plan
+        .namespaces
+        .joins
+        .iter()
+        .position(|j| j.nstype == libc::CLONE_NEWUSER);
+    match user {
+        Some(i) if plan.namespaces.pid_join.is_some() && !nix::unistd::geteuid().is_root() => {
+            let user_ns = plan.namespaces.joins.remove(i).fd;
+            Route::ThroughUserNs(plan, user_ns)
+        }
+        _ => Route::Direct(plan),
+    }
+}
+
 /// Clones the exec child into the container's pid namespace (clone3 keeps
 /// it non-dumpable until execve).
-fn spawn(plan: &ChildPlan) -> Result<(i32, OwnedFd)> {
+fn spawn(route: Route) -> Result<(ChildPlan, i32, OwnedFd)> {
+    match route {
+        Route::Direct(plan) => {
+            let (pid, fd) = spawn_direct(&plan)?;
+            Ok((plan, pid, fd))
+        }
+        Route::ThroughUserNs(plan, user_ns) => {
+            let pid_ns = plan
+                .namespaces
+                .pid_join
+                .as_ref()
+                .ok_or_else(|| Error::InvalidArgument("no pid namespace to join".into()))?;
+            let (pid, fd) = nested_spawn::spawn(&plan, &user_ns, pid_ns)?;
+            Ok((plan, pid, fd))
+        }
+    }
+}
+
+fn spawn_direct(plan: &ChildPlan) -> Result<(i32, OwnedFd)> {
     let _pid_ns = plan
         .namespaces
         .pid_join
