@@ -39,6 +39,9 @@ pub struct NamespacePlan {
     pub pid_join: Option<OwnedFd>,
     /// Whether clone3 creates a user namespace (the parent writes id maps).
     pub new_user: bool,
+    /// A new pid namespace with a joined user namespace: the clone must
+    /// happen inside that user namespace, through an intermediate.
+    pub new_pid_in_joined_user: bool,
     /// Contents for /proc/self/timens_offsets.
     pub time_offsets: Option<CString>,
     /// Every namespace type the container has, for state and exec.
@@ -121,11 +124,12 @@ impl NamespacePlan {
                         LinuxNamespaceType::Cgroup | LinuxNamespaceType::Time => {
                             plan.unshare_flags |= flag
                         }
-                        LinuxNamespaceType::Pid if user_joined => return Err(Error::spec(
-                            file,
-                            format!("/linux/namespaces/{i}"),
-                            "a new pid namespace inside a joined user namespace is not supported",
-                        )),
+                        // Must be owned by the joined user namespace: cloned
+                        // from inside it (nested_spawn.rs).
+                        LinuxNamespaceType::Pid if user_joined => {
+                            plan.clone_flags |= flag as u64;
+                            plan.new_pid_in_joined_user = true;
+                        }
                         // Owned by the joined user namespace: unshare after setns.
                         _ if user_joined => plan.unshare_flags |= flag,
                         LinuxNamespaceType::User => {
@@ -166,13 +170,28 @@ impl NamespacePlan {
         Ok(plan)
     }
 
+    /// Takes the user namespace join out of the plan when an intermediate
+    /// must enter it before the clone (the process then inherits it).
+    pub fn take_user_join_for_nested_clone(&mut self) -> Option<OwnedFd> {
+        if !self.new_pid_in_joined_user {
+            return None;
+        }
+        let i = self
+            .joins
+            .iter()
+            .position(|j| j.nstype == libc::CLONE_NEWUSER)?;
+        Some(self.joins.remove(i).fd)
+    }
+
     pub fn has(&self, t: LinuxNamespaceType) -> bool {
         self.types.contains(&t)
     }
 
     /// Whether the process ends up in a user namespace other than ours.
     pub fn in_user_namespace(&self) -> bool {
-        self.new_user || self.joins.iter().any(|j| j.nstype == libc::CLONE_NEWUSER)
+        self.new_user
+            || self.new_pid_in_joined_user
+            || self.joins.iter().any(|j| j.nstype == libc::CLONE_NEWUSER)
     }
 }
 

@@ -1,13 +1,15 @@
-//! Spawning into a pid namespace the caller may not join: a rootless
-//! container's pid namespace is owned by its user namespace, and setns to
-//! it needs CAP_SYS_ADMIN there, which a non-root caller only has once it
-//! has entered that user namespace. Entering it would change the caller
-//! for good, so an intermediate process does it (runc's double fork):
+//! Spawning where only a process inside a user namespace can: into a
+//! rootless container's pid namespace (setns to it needs CAP_SYS_ADMIN in
+//! the user namespace that owns it, which a non-root caller only has once
+//! inside), or into a new pid namespace that a joined user namespace must
+//! own (clone makes it owned by the cloning process's user namespace).
+//! Entering the user namespace would change the caller for good, so an
+//! intermediate process does it (runc's double fork):
 //!
 //! 1. the caller becomes a child subreaper and clones the intermediate;
-//! 2. the intermediate joins the user namespace, then the pid namespace
-//!    for its children, clones the final process, sends its pid over a
-//!    pipe and exits;
+//! 2. the intermediate joins the user namespace, then either joins the pid
+//!    namespace for its children or clones with CLONE_NEWPID, sends the
+//!    final process's pid over a pipe and exits;
 //! 3. the final process, orphaned, is reparented to the caller, which
 //!    opens a pidfd on it: from here on it is the caller's child like any
 //!    other (waitid works on it).
@@ -21,10 +23,25 @@ use crate::clone::{self, Forked};
 use crate::error::{Error, Result};
 use crate::pidfd;
 
-/// Clones `plan`'s process into the pid namespace `pid_ns` through the
-/// user namespace `user_ns`; returns its pid and a pidfd, as a child of
-/// the caller. `plan` must not join `user_ns` again.
-pub fn spawn(plan: &ChildPlan, user_ns: &OwnedFd, pid_ns: &OwnedFd) -> Result<(i32, OwnedFd)> {
+/// Where the final process goes once the intermediate is in the user
+/// namespace.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// Into this existing pid namespace (exec).
+    JoinPid(RawFd),
+    /// clone3 with these CLONE_NEW* flags (CLONE_NEWPID among them), into
+    /// this cgroup v2 directory, dumpable or not (create).
+    Clone {
+        flags: u64,
+        cgroup_fd: Option<RawFd>,
+        dumpable: bool,
+    },
+}
+
+/// Clones `plan`'s process through the user namespace `user_ns` to
+/// `target`; returns its pid and a pidfd, as a child of the caller.
+/// `plan` must not join `user_ns` again.
+pub fn spawn(plan: &ChildPlan, user_ns: &OwnedFd, target: Target) -> Result<(i32, OwnedFd)> {
     become_subreaper()?;
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::io("create pid pipe", e))?;
@@ -32,12 +49,7 @@ pub fn spawn(plan: &ChildPlan, user_ns: &OwnedFd, pid_ns: &OwnedFd) -> Result<(i
     // system calls and ends in _exit (or, in its own child, child::main).
     let forked = unsafe { clone::clone3(0, None, false) };
     match forked {
-        Ok(Forked::Child) => intermediate(
-            plan,
-            user_ns.as_raw_fd(),
-            pid_ns.as_raw_fd(),
-            write.as_raw_fd(),
-        ),
+        Ok(Forked::Child) => intermediate(plan, user_ns.as_raw_fd(), target, write.as_raw_fd()),
         Ok(Forked::Parent { pidfd, .. }) => {
             drop(write);
             let pid = read_pid(&read);
@@ -70,7 +82,7 @@ fn read_pid(read: &OwnedFd) -> Result<i32> {
     match nix::unistd::read(read, &mut buf) {
         Ok(4) => Ok(i32::from_ne_bytes(buf)),
         Ok(_) => Err(Error::io(
-            "join the container's user and pid namespaces",
+            "enter the user namespace and clone into the pid namespace",
             std::io::Error::from_raw_os_error(libc::EPERM),
         )),
         Err(e) => Err(Error::io("read exec process pid", e)),
@@ -79,16 +91,25 @@ fn read_pid(read: &OwnedFd) -> Result<i32> {
 
 /// In the intermediate: join, clone, report, exit. On any failure it exits
 /// without writing, which the caller reports.
-fn intermediate(plan: &ChildPlan, user_ns: RawFd, pid_ns: RawFd, write: RawFd) -> ! {
-    // SAFETY: setns on fds the caller keeps open; the intermediate is
+fn intermediate(plan: &ChildPlan, user_ns: RawFd, target: Target, write: RawFd) -> ! {
+    // SAFETY: setns on an fd the caller keeps open; the intermediate is
     // single-threaded (a fresh clone).
-    let joined = unsafe {
-        libc::setns(user_ns, libc::CLONE_NEWUSER) == 0
-            && libc::setns(pid_ns, libc::CLONE_NEWPID) == 0
+    let mut ready = unsafe { libc::setns(user_ns, libc::CLONE_NEWUSER) } == 0;
+    let (flags, cgroup_fd, dumpable) = match target {
+        Target::JoinPid(pid_ns) => {
+            // SAFETY: as above.
+            ready = ready && unsafe { libc::setns(pid_ns, libc::CLONE_NEWPID) } == 0;
+            (0, None, false)
+        }
+        Target::Clone {
+            flags,
+            cgroup_fd,
+            dumpable,
+        } => (flags, cgroup_fd, dumpable),
     };
-    if joined {
+    if ready {
         // SAFETY: as in `spawn`: the child runs child::main over the plan.
-        match unsafe { clone::clone3(0, None, false) } {
+        match unsafe { clone::clone3(flags, cgroup_fd, dumpable) } {
             Ok(Forked::Child) => child::main(plan),
             Ok(Forked::Parent { pid, .. }) => {
                 let bytes = pid.to_ne_bytes();

@@ -331,6 +331,74 @@ fn user_namespace_maps_ids() {
     assert_ne!(lines[3], host_ns("user"));
 }
 
+/// Mounts a user namespace not owned by the container's network and
+/// cgroup namespaces can make: /sys bound, no cgroup mount.
+fn mounts_for_a_user_namespace(c: &mut serde_json::Value) {
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
+    for m in mounts.iter_mut() {
+        if m["destination"] == "/sys" {
+            *m = json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        }
+    }
+}
+
+/// A user namespace joined by path (another container's, as a pod's
+/// containers share one) with a new pid namespace: the pid namespace must
+/// be owned by the joined user namespace, so corral clones from inside it
+/// (through an intermediate process).
+#[test]
+fn joined_user_namespace_with_a_new_pid_namespace() {
+    if !privileged() {
+        return;
+    }
+    let rt = Runtime::new();
+    let mut holder = Bundle::new(&["sleep", "100"]);
+    holder.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    holder.config["linux"]["uidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    holder.config["linux"]["gidMappings"] =
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    mounts_for_a_user_namespace(&mut holder.config);
+    holder.save();
+    let holder_id = unique("userns-holder");
+    let out = rt.run(&[
+        "create",
+        "--bundle",
+        holder.path().to_str().unwrap(),
+        &holder_id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let holder_pid = rt.state(&holder_id)["pid"].as_i64().unwrap();
+    let user_ns = format!("/proc/{holder_pid}/ns/user");
+    let holder_user = std::fs::read_link(&user_ns).unwrap();
+
+    let (code, out, err) = inside(
+        "cat /proc/self/uid_map; echo pid=$$; readlink /proc/self/ns/user; readlink /proc/self/ns/pid",
+        |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user", "path": user_ns}));
+            mounts_for_a_user_namespace(c);
+        },
+    );
+    assert!(rt.run(&["delete", "--force", &holder_id]).status.success());
+    rt.assert_nothing_left(&holder_id, holder.path());
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert!(
+        lines[0].split_whitespace().eq(["0", "100000", "65536"]),
+        "the holder's mapping: {out}"
+    );
+    assert_eq!(lines[1], "pid=1", "{out}");
+    assert_eq!(lines[2], holder_user.display().to_string(), "{out}");
+    assert_ne!(lines[3], host_ns("pid"), "{out}");
+}
+
 #[test]
 fn no_pivot_works() {
     if !privileged() {

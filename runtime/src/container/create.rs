@@ -19,6 +19,7 @@ use crate::clone::{self, Forked};
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookKind, Place};
 use crate::namespaces::{self, PidForChildren};
+use crate::nested_spawn;
 use crate::pidfd;
 use crate::spec::Bundle;
 use crate::state::{self, State, StateDir, Status};
@@ -148,7 +149,12 @@ fn create_impl(bundle: &Bundle, opts: CreateOptions, own_cgroup: bool) -> Result
             .map(OwnedFd::from),
         _ => None,
     };
-    let (pid, pidfd) = spawn(&plan, into_cgroup.as_ref().map(AsRawFd::as_raw_fd))?;
+    let nested_user_ns = plan.namespaces.take_user_join_for_nested_clone();
+    let cgroup_fd = into_cgroup.as_ref().map(AsRawFd::as_raw_fd);
+    let (pid, pidfd) = match &nested_user_ns {
+        Some(user_ns) => spawn_in_user_ns(&plan, user_ns, cgroup_fd)?,
+        None => spawn(&plan, cgroup_fd)?,
+    };
     undo.child = Some(pidfd.try_clone().map_err(|e| Error::io("dup pidfd", e))?);
     drop(child_end);
     drop(barrier);
@@ -287,6 +293,21 @@ fn spawn(plan: &ChildPlan, cgroup_fd: Option<RawFd>) -> Result<(i32, OwnedFd)> {
         Ok(Forked::Parent { pid, pidfd }) => Ok((pid, pidfd)),
         Err(e) => Err(Error::io("clone3", e)),
     }
+}
+
+/// A new pid namespace owned by a joined user namespace: cloned from an
+/// intermediate inside it (nested_spawn.rs).
+fn spawn_in_user_ns(
+    plan: &ChildPlan,
+    user_ns: &OwnedFd,
+    cgroup_fd: Option<RawFd>,
+) -> Result<(i32, OwnedFd)> {
+    let target = nested_spawn::Target::Clone {
+        flags: plan.namespaces.clone_flags,
+        cgroup_fd,
+        dumpable: plan.dumpable_until_go,
+    };
+    nested_spawn::spawn(plan, user_ns, target)
 }
 
 /// Answers the child's setup messages until it reports ready.

@@ -225,7 +225,8 @@ fn spawn(route: Route) -> Result<(ChildPlan, i32, OwnedFd)> {
                 .pid_join
                 .as_ref()
                 .ok_or_else(|| Error::InvalidArgument("no pid namespace to join".into()))?;
-            let (pid, fd) = nested_spawn::spawn(&plan, &user_ns, pid_ns)?;
+            let target = nested_spawn::Target::JoinPid(pid_ns.as_raw_fd());
+            let (pid, fd) = nested_spawn::spawn(&plan, &user_ns, target)?;
             Ok((plan, pid, fd))
         }
     }
