@@ -55,9 +55,9 @@ pub fn spawn(plan: &ChildPlan, user_ns: &OwnedFd, target: Target) -> Result<(i32
             let pid = read_pid(&read);
             // The intermediate exits at once; reaping it reparents the
             // final process to us.
-            pidfd::wait(&pidfd, false).map_err(|e| Error::io("wait for exec helper", e))?;
+            pidfd::wait(&pidfd, false).map_err(|e| Error::io("wait for the intermediate process", e))?;
             let pid = pid?;
-            let fd = pidfd::open(pid).map_err(|e| Error::io("open exec process", e))?;
+            let fd = pidfd::open(pid).map_err(|e| Error::io("open the new process", e))?;
             Ok((pid, fd))
         }
         Err(e) => Err(Error::io("clone3", e)),
@@ -85,7 +85,7 @@ fn read_pid(read: &OwnedFd) -> Result<i32> {
             "enter the user namespace and clone into the pid namespace",
             std::io::Error::from_raw_os_error(libc::EPERM),
         )),
-        Err(e) => Err(Error::io("read exec process pid", e)),
+        Err(e) => Err(Error::io("read the new process pid", e)),
     }
 }
 
