@@ -55,7 +55,8 @@ pub fn spawn(plan: &ChildPlan, user_ns: &OwnedFd, target: Target) -> Result<(i32
             let pid = read_pid(&read);
             // The intermediate exits at once; reaping it reparents the
             // final process to us.
-            pidfd::wait(&pidfd, false).map_err(|e| Error::io("wait for the intermediate process", e))?;
+            pidfd::wait(&pidfd, false)
+                .map_err(|e| Error::io("wait for the intermediate process", e))?;
             let pid = pid?;
             let fd = pidfd::open(pid).map_err(|e| Error::io("open the new process", e))?;
             Ok((pid, fd))
