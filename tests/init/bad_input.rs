@@ -84,13 +84,7 @@ fn broken_corral_toml_falls_back_and_ctrl_c_powers_off() {
         .find(|l| l.contains("error: /etc/corral/corral.toml:2:"))
         .unwrap_or_else(|| panic!("no corral.toml error on the console:\n{console}"));
     assert!(err.ends_with("using the default configuration"), "{err}");
-    let out = std::process::Command::new("nsenter")
-        .arg("-t")
-        .arg(sb.init_pid.to_string())
-        .args(["-u", "hostname"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "corral");
+    assert_eq!(sb.hostname(), "corral");
     // Ctrl-C on corral boot.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(sb.boot_pid() as i32),
@@ -146,13 +140,7 @@ fn boot_config_flag_disabled_service_and_readiness_timeout() {
         "{text}"
     );
     sb.logged_at("never-ready", "[corral] killed by SIGKILL");
-    let out = std::process::Command::new("nsenter")
-        .arg("-t")
-        .arg(sb.init_pid.to_string())
-        .args(["-u", "hostname"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "from-flag");
+    assert_eq!(sb.hostname(), "from-flag");
     let out = sb.ctl(&["poweroff"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert_eq!(sb.wait_exit(Duration::from_secs(20)).code(), Some(0));

@@ -1,7 +1,6 @@
 //! Each service in its own namespaces and cgroup, checked from the host.
 
 use std::fs;
-use std::process::Command;
 
 use crate::sandbox::{ns, Booted};
 
@@ -63,13 +62,7 @@ pub fn each_service_has_its_own_namespaces_and_cgroup(sb: &Booted) {
 }
 
 pub fn hostname_and_overrides_from_corral_toml(sb: &Booted) {
-    let out = Command::new("nsenter")
-        .arg("-t")
-        .arg(sb.init_pid.to_string())
-        .args(["-u", "hostname"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sandbox-a");
+    assert_eq!(sb.hostname(), "sandbox-a");
     sb.logged_at("top", "top-up hello-from-override");
     let admin = sb.log("override-me");
     assert!(admin.iter().any(|(_, l)| l == "admin"), "{admin:?}");

@@ -258,6 +258,17 @@ impl Booted {
             .unwrap_or_else(|| panic!("{name} is not in ctl status"))
     }
 
+    /// The sandbox's hostname, read in its UTS namespace.
+    pub fn hostname(&self) -> String {
+        let out = std::process::Command::new("nsenter")
+            .arg("-t")
+            .arg(self.init_pid.to_string())
+            .args(["-u", "hostname"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// The full `ctl status` text (table and error lines).
     pub fn status_text(&self) -> String {
         common::stdout(&self.ctl(&["status"]))
