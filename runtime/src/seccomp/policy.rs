@@ -130,24 +130,8 @@ fn simplify(default: Action, mut list: Vec<Group>) -> Decision {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rules::Op;
+    use super::super::rules::fixtures::{eq, rule};
     use super::*;
-
-    fn rule(action: Action, nrs: &[i64], conds: &[Cond]) -> Rule {
-        Rule {
-            action,
-            nrs: nrs.to_vec(),
-            conds: conds.to_vec(),
-        }
-    }
-
-    fn eq(index: u8, value: u64) -> Cond {
-        Cond {
-            index,
-            op: Op::Eq,
-            value,
-        }
-    }
 
     #[test]
     fn unconditional_entries_decide_alone() {

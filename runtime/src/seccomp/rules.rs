@@ -157,6 +157,28 @@ fn condition(arg: &LinuxSeccompArg, file: &Path, at: &str) -> Result<Cond> {
     Ok(Cond { index, op, value })
 }
 
+/// Rules and conditions written shortly, for the compilers' tests.
+#[cfg(test)]
+pub(super) mod fixtures {
+    use super::*;
+
+    pub fn rule(action: Action, nrs: &[i64], conds: &[Cond]) -> Rule {
+        Rule {
+            action,
+            nrs: nrs.to_vec(),
+            conds: conds.to_vec(),
+        }
+    }
+
+    pub fn eq(index: u8, value: u64) -> Cond {
+        Cond {
+            index,
+            op: Op::Eq,
+            value,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -327,26 +327,10 @@ fn to_libc(program: &[seccompiler::sock_filter]) -> Vec<libc::sock_filter> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rules::Op;
+    use super::super::rules::fixtures::{eq, rule};
     use super::*;
 
     const SECCOMP: i64 = 9999;
-
-    fn rule(action: Action, nrs: &[i64], conds: &[Cond]) -> Rule {
-        Rule {
-            action,
-            nrs: nrs.to_vec(),
-            conds: conds.to_vec(),
-        }
-    }
-
-    fn eq(index: u8, value: u64) -> Cond {
-        Cond {
-            index,
-            op: Op::Eq,
-            value,
-        }
-    }
 
     #[test]
     fn docker_shape_is_two_filters() {
