@@ -11,7 +11,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let file = Path::new("/fuzz/config.json");
-    let Ok(spec) = corral_runtime::spec::load_spec_from_slice(data, file) else { return };
+    let Ok(spec) = corral_runtime::spec::load_spec_from_slice(data, file) else {
+        return;
+    };
     // Every error must render as one line.
     if let Err(e) = corral_runtime::spec::validate(&spec, file) {
         assert!(!e.to_string().contains('\n'));
@@ -20,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     for m in spec.mounts().iter().flatten() {
         let _ = MountOptions::parse(m.options().as_deref().unwrap_or_default());
     }
-    if let Some(c) = spec.process().as_ref().and_then(|p| p.capabilities().as_ref()) {
+    if let Some(c) = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.capabilities().as_ref())
+    {
         let _ = CapPlan::prepare(c, file);
     }
     if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {

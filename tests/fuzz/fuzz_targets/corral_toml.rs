@@ -11,7 +11,9 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let (_cfg, err) = config::system::from_text(Path::new("/fuzz/corral.toml"), text);
     if let Some(e) = err {
         assert!(!e.contains('\n'), "{e}");

@@ -11,7 +11,9 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match config::parse::<config::ServiceFile>(Path::new("/fuzz/service.toml"), text) {
         Ok(s) => {
             if let Err(e) = s.check() {
